@@ -1,0 +1,326 @@
+"""config.toml -> frozen dataclasses; every validation problem is found here, one line each."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.model import LANGUAGES
+
+PROVIDERS = ("google", "libre", "mymemory", "deepl", "none")
+TOKEN_ENV = "COVERAGE_BOT_TOKEN"
+TRANSLATION_KEY_ENV = "COVERAGE_BOT_TRANSLATION_KEY"
+TOPIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """The config is unusable; `problems` holds one clear line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    token: str = ""
+    admins: tuple[int, ...] = ()
+    api_base_url: str = ""
+    default_language: str = "en"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database: str = "coverage-bot.sqlite3"
+    retention: float = 30 * 86400.0
+
+
+@dataclass(frozen=True)
+class PollingConfig:
+    interval: float = 300.0
+    timeout: float = 20.0
+    max_bytes: int = 10_000_000
+    concurrency: int = 16
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class TranslationConfig:
+    provider: str = "google"
+    base_url: str = ""
+    api_key: str = ""
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    language: str
+    name: str = ""
+    interval: float | None = None
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    name: str
+    title: str
+    queries: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    bot: BotConfig = BotConfig()
+    storage: StorageConfig = StorageConfig()
+    polling: PollingConfig = PollingConfig()
+    translation: TranslationConfig = TranslationConfig()
+    feeds: tuple[FeedConfig, ...] = ()
+    topics: tuple[TopicConfig, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """'90s', '5m', '2h', '30d' or integer seconds -> seconds; ValueError if not positive."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like \"90s\", \"5m\", \"2h\" or seconds")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    else:
+        raise ValueError(f"expected a duration like \"90s\", \"5m\", \"2h\" or seconds, got {value!r}")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return seconds
+
+
+class _Reader:
+    """Reads one TOML table, collecting problems instead of stopping at the first."""
+
+    def __init__(self, problems: list[str], table: object, where: str) -> None:
+        self.problems = problems
+        self.where = where
+        if not isinstance(table, dict):
+            problems.append(f"{where}: expected a table")
+            table = {}
+        self.table: dict[str, Any] = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            ok = False
+        else:
+            ok = isinstance(value, kinds)
+        if not ok:
+            names = " or ".join(k.__name__.replace("str", "string").replace("int", "integer")
+                                .replace("bool", "boolean") for k in kinds)
+            self.problems.append(f"{self.key(name)}: expected {names}, got {value!r}")
+            return default
+        return value
+
+    def duration(self, name: str, default: float | None) -> float | None:
+        self.used.add(name)
+        if name not in self.table:
+            return default
+        try:
+            return parse_duration(self.table[name])
+        except ValueError as exc:
+            self.problems.append(f"{self.key(name)}: {exc}")
+            return default
+
+    def language(self, name: str, default: str | None) -> str | None:
+        value = self.get(name, str, default)
+        if value is not None and value not in LANGUAGES:
+            self.problems.append(f"{self.key(name)}: unknown language {value!r} (use en, fr or ru)")
+            return default
+        return value
+
+    def positive_int(self, name: str, default: int) -> int:
+        value = self.get(name, int, default)
+        if value <= 0:
+            self.problems.append(f"{self.key(name)}: must be a positive integer, got {value}")
+            return default
+        return value
+
+    def finish(self) -> None:
+        for name in self.table:
+            if name not in self.used:
+                self.problems.append(f"{self.key(name)}: unknown key")
+
+
+def _check_url(problems: list[str], key: str, url: str, *, required: bool) -> None:
+    if not url:
+        if required:
+            problems.append(f"{key}: required")
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"{key}: expected an http(s) URL, got {url!r}")
+
+
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    """Validate a parsed TOML document; ConfigError lists every problem found."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    top = _Reader(problems, dict(data), "")
+
+    b = _Reader(problems, top.get("bot", dict, {}), "bot")
+    token = env.get(TOKEN_ENV) or b.get("token", str, "")
+    admins = b.get("admins", list, [])
+    if not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
+        problems.append(f"bot.admins: expected a list of Telegram user ids (integers), got {admins!r}")
+        admins = []
+    api_base_url = b.get("api_base_url", str, "")
+    _check_url(problems, "bot.api_base_url", api_base_url, required=False)
+    bot = BotConfig(token=token.strip(), admins=tuple(admins), api_base_url=api_base_url,
+                    default_language=b.language("default_language", "en"))
+    b.finish()
+
+    s = _Reader(problems, top.get("storage", dict, {}), "storage")
+    database = s.get("database", str, StorageConfig.database)
+    if not database.strip():
+        problems.append("storage.database: must not be empty")
+    storage = StorageConfig(database=database,
+                            retention=s.duration("retention", StorageConfig.retention))
+    s.finish()
+
+    p = _Reader(problems, top.get("polling", dict, {}), "polling")
+    polling = PollingConfig(
+        interval=p.duration("interval", PollingConfig.interval),
+        timeout=p.duration("timeout", PollingConfig.timeout),
+        max_bytes=p.positive_int("max_bytes", PollingConfig.max_bytes),
+        concurrency=p.positive_int("concurrency", PollingConfig.concurrency),
+        allow_private_addresses=p.get("allow_private_addresses", bool, False),
+    )
+    if polling.interval < 60:
+        warnings.append(f"polling.interval: {polling.interval:g}s is below a minute; "
+                        "fine for local feeds, impolite to public ones")
+    p.finish()
+
+    t = _Reader(problems, top.get("translation", dict, {}), "translation")
+    provider = t.get("provider", str, "google")
+    if provider not in PROVIDERS:
+        problems.append(f"translation.provider: unknown provider {provider!r} "
+                        f"(use {', '.join(PROVIDERS)})")
+        provider = "none"
+    base_url = t.get("base_url", str, "")
+    _check_url(problems, "translation.base_url", base_url, required=False)
+    api_key = env.get(TRANSLATION_KEY_ENV) or t.get("api_key", str, "")
+    if provider == "deepl" and not api_key:
+        problems.append(f"translation.api_key: provider deepl needs an API key "
+                        f"(or env {TRANSLATION_KEY_ENV})")
+    if provider == "libre" and not base_url:
+        warnings.append("translation.base_url: empty, so libre uses the public "
+                        "LibreTranslate instance, which needs an API key")
+    translation = TranslationConfig(provider=provider, base_url=base_url, api_key=api_key,
+                                    timeout=t.duration("timeout", TranslationConfig.timeout))
+    t.finish()
+
+    feeds = _parse_feeds(problems, warnings, top.get("feeds", list, []))
+    topics = _parse_topics(problems, top.get("topics", list, []))
+    top.finish()
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(bot=bot, storage=storage, polling=polling, translation=translation,
+                  feeds=feeds, topics=topics, warnings=tuple(warnings))
+
+
+def _parse_feeds(problems: list[str], warnings: list[str], items: list) -> tuple[FeedConfig, ...]:
+    feeds: list[FeedConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        r = _Reader(problems, item, f"feeds[{i}]")
+        url = r.get("url", str, "").strip()
+        _check_url(problems, r.key("url"), url, required=True)
+        language = r.language("language", None)
+        if "language" not in r.table:
+            problems.append(f"{r.key('language')}: required (en, fr or ru)")
+        name = r.get("name", str, "")
+        interval = r.duration("interval", None)
+        r.finish()
+        if url in seen:
+            problems.append(f"{r.key('url')}: duplicate feed URL {url!r} (also feeds[{seen[url]}])")
+        elif url:
+            seen[url] = i
+        if interval is not None and interval < 60:
+            warnings.append(f"{r.key('interval')}: {interval:g}s is below a minute")
+        feeds.append(FeedConfig(url=url, language=language or "en", name=name, interval=interval))
+    return tuple(feeds)
+
+
+def _parse_topics(problems: list[str], items: list) -> tuple[TopicConfig, ...]:
+    topics: list[TopicConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        r = _Reader(problems, item, f"topics[{i}]")
+        name = r.get("name", str, "")
+        if not name:
+            problems.append(f"{r.key('name')}: required")
+        elif not TOPIC_NAME.match(name):
+            problems.append(f"{r.key('name')}: {name!r} is not a slug "
+                            "(lower-case letters, digits, - and _)")
+        elif name in seen:
+            problems.append(f"{r.key('name')}: duplicate topic name {name!r} (also topics[{seen[name]}])")
+        else:
+            seen[name] = i
+        title = r.get("title", str, "") or name
+        queries: dict[str, str] = {}
+        for language in LANGUAGES:
+            query = r.get(language, str, None)
+            if query is None:
+                continue
+            error = query_problem(query, language)
+            if error:
+                problems.append(f"{r.key(language)}: {error}")
+            queries[language] = query
+        if not queries and isinstance(item, dict):
+            problems.append(f"topics[{i}]: needs a query for at least one of en, fr, ru")
+        r.finish()
+        topics.append(TopicConfig(name=name, title=title, queries=queries))
+    return tuple(topics)
+
+
+def query_problem(query: str, language: str) -> str | None:
+    """The query parser's own message for a malformed query, else None."""
+    from bot.matching.query import QueryError, parse_query
+
+    try:
+        parse_query(query, language)
+    except QueryError as exc:
+        return str(exc)
+    return None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; ConfigError (one line per problem) if unusable."""
+    env = os.environ if env is None else env
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such config file (copy config.example.toml)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_config(data, env)

@@ -1,0 +1,85 @@
+"""The domain's nouns as plain frozen dataclasses; every layer speaks these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+LANGUAGES: tuple[str, ...] = ("en", "fr", "ru")
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: int
+    url: str
+    language: str
+    name: str
+    interval: float | None = None  # seconds; None means [polling].interval
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """What `/feeds` shows and what the scheduler decides from."""
+
+    feed_id: int
+    last_success_at: float | None
+    last_error: str | None
+    last_error_at: float | None
+    failing_since: float | None
+    consecutive_failures: int
+    next_poll_at: float
+    entries_seen: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One feed item, converted once at the parsing edge."""
+
+    key: str  # stable per feed: guid, else canonical link, else content hash
+    link: str  # canonical: tracking parameters removed
+    title: str  # plain text
+    summary: str  # plain text
+    published: datetime  # UTC; first-seen time when the feed gives none
+    language: str
+
+    @property
+    def alert_key(self) -> str:
+        """Identity for alerting: the same link in two feeds is one story item."""
+        return self.link or self.key
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    id: int
+    feed_id: int
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    title: str
+    queries: dict[str, str] = field(default_factory=dict)  # language -> query text
+
+
+@dataclass(frozen=True)
+class Match:
+    entry_id: int
+    topic: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    type: str  # private | group | supergroup | channel | console
+    language: str
+    title: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Subscription:
+    chat_id: int
+    topic: str
+    thread_id: int | None = None

@@ -1,0 +1,1 @@
+"""SQLite storage: the connection and migrations (db), the queries by aggregate."""
