@@ -1,0 +1,159 @@
+"""The config contract of SPEC.md: every key, defaults, durations, env overrides, one line per problem."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, parse_config, parse_duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problems_of(data: dict, env: dict | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env or {})
+    return info.value.problems
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90s", 90), ("5m", 300), ("2h", 7200), ("30d", 30 * 86400), (45, 45), ("0.5s", 0.5),
+])
+def test_durations_accept_units_and_integer_seconds(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["5x", "", "-5m", 0, "m5", True])
+def test_durations_refuse_garbage_and_non_positive(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_defaults_fill_every_section():
+    config = parse_config({}, {})
+    assert config.bot.default_language == "en"
+    assert config.storage.retention == 30 * 86400
+    assert config.polling.interval == 300
+    assert config.polling.timeout == 20
+    assert config.polling.max_bytes == 10_000_000
+    assert config.polling.concurrency == 16
+    assert config.polling.allow_private_addresses is False
+    assert config.translation.provider == "google"
+    assert config.translation.timeout == 15
+
+
+def test_env_wins_over_token_and_translation_key():
+    config = parse_config(
+        {"bot": {"token": "file"}, "translation": {"api_key": "file"}},
+        {"COVERAGE_BOT_TOKEN": "env-token", "COVERAGE_BOT_TRANSLATION_KEY": "env-key"},
+    )
+    assert config.bot.token == "env-token"
+    assert config.translation.api_key == "env-key"
+
+
+def test_short_intervals_are_honoured_with_a_warning():
+    config = parse_config({"polling": {"interval": "2s"}}, {})
+    assert config.polling.interval == 2
+    assert any("below a minute" in w for w in config.warnings)
+
+
+def test_unknown_key_is_named():
+    assert problems_of({"bot": {"tokn": "x"}}) == ["bot.tokn: unknown key"]
+    assert problems_of({"pollling": {}}) == ["pollling: unknown key"]
+
+
+def test_bad_type_names_key_and_expectation():
+    [problem] = problems_of({"polling": {"concurrency": "many"}})
+    assert problem.startswith("polling.concurrency: expected integer")
+
+
+def test_unknown_language_and_provider():
+    found = problems_of({"bot": {"default_language": "de"},
+                         "translation": {"provider": "babel"}})
+    assert "bot.default_language: unknown language 'de' (use en, fr or ru)" in found
+    assert any(p.startswith("translation.provider: unknown provider 'babel'") for p in found)
+
+
+def test_duplicate_feed_urls_and_topic_names():
+    found = problems_of({
+        "feeds": [{"url": "https://a.example/rss", "language": "fr"},
+                  {"url": "https://a.example/rss", "language": "en"}],
+        "topics": [{"name": "t", "en": "x"}, {"name": "t", "en": "y"}],
+    })
+    assert any(p.startswith("feeds[1].url: duplicate feed URL") for p in found)
+    assert any(p.startswith("topics[1].name: duplicate topic name 't'") for p in found)
+
+
+def test_unparsable_duration_is_named():
+    [problem] = problems_of({"feeds": [{"url": "https://a.example/", "language": "ru",
+                                        "interval": "soon"}]})
+    assert problem.startswith("feeds[0].interval: expected a duration")
+
+
+def test_feed_needs_url_and_language():
+    found = problems_of({"feeds": [{"name": "x"}]})
+    assert "feeds[0].url: required" in found
+    assert "feeds[0].language: required (en, fr or ru)" in found
+
+
+def test_malformed_topic_query_is_refused_with_its_position():
+    [problem] = problems_of({"topics": [{"name": "t", "en": "(ukraine"}]})
+    assert problem.startswith("topics[0].en: ")
+    assert "position" in problem
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems_of({"bot": {"default_language": "xx", "zzz": 1},
+                         "polling": {"interval": "never"}})
+    assert len(found) == 3
+
+
+def test_example_config_is_valid_and_documents_every_key():
+    config = load_config(ROOT / "config.example.toml", env={})
+    assert {f.language for f in config.feeds} == {"en", "fr", "ru"}
+    assert all(set(t.queries) == {"en", "fr", "ru"} for t in config.topics)
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    for key in ["token", "admins", "api_base_url", "default_language", "database", "retention",
+                "interval", "timeout", "max_bytes", "concurrency", "allow_private_addresses",
+                "provider", "base_url", "api_key"]:
+        assert f"\n{key} =" in text, key
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+
+
+def test_check_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[bot]\ndefault_language = "de"\n[polling]\ninterval = "soon"\nbogus = 1\n')
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("config.toml: ") for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_check_reports_invalid_toml_and_missing_file(tmp_path):
+    (tmp_path / "bad.toml").write_text("[bot\n")
+    result = run_cli("check", "--config", "bad.toml", cwd=tmp_path)
+    assert result.returncode == 2 and "not valid TOML" in result.stderr
+    result = run_cli("check", "--config", "missing.toml", cwd=tmp_path)
+    assert result.returncode == 2 and "no such config file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_accepts_the_example(tmp_path):
+    result = run_cli("check", "--config", str(ROOT / "config.example.toml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_run_without_token_exits_2(tmp_path):
+    (tmp_path / "config.toml").write_text("")
+    result = run_cli("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no bot token" in result.stderr
+    assert "Traceback" not in result.stderr
