@@ -1,0 +1,134 @@
+"""Chats (private, group, channel), their language and their topic subscriptions in SQLite."""
+
+from __future__ import annotations
+
+import time
+
+from bot.model import Chat, Subscription
+from bot.store.db import Database
+
+
+class UnknownTopic(LookupError):
+    """A subscription named a topic that does not exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _chat(row) -> Chat:
+    return Chat(id=row["id"], type=row["type"], language=row["language"],
+                title=row["title"], active=bool(row["active"]))
+
+
+async def ensure_chat(db: Database, chat_id: int, type: str, title: str,
+                      default_language: str, now: float | None = None) -> Chat:
+    """The chat's row, created with `default_language` if new.
+
+    A chat that speaks to the bot again is active again: it was deactivated only
+    because it had blocked the bot or disappeared.
+    """
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO chats (id, type, title, language, created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title, "
+            "active = 1, deactivated_reason = NULL",
+            (chat_id, type, title or "", default_language, now),
+        )
+        row = await (await conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,))).fetchone()
+    return _chat(row)
+
+
+async def get_chat(db: Database, chat_id: int) -> Chat | None:
+    row = await db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))
+    return _chat(row) if row else None
+
+
+async def chat_language(db: Database, chat_id: int, default_language: str) -> str:
+    """The language replies and alerts use in this chat; `default_language` if unknown."""
+    row = await db.fetchone("SELECT language FROM chats WHERE id = ?", (chat_id,))
+    return row["language"] if row else default_language
+
+
+async def set_language(db: Database, chat_id: int, language: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET language = ? WHERE id = ?", (language, chat_id))
+
+
+async def subscribe(db: Database, chat_id: int, topic: str, thread_id: int | None = None,
+                    now: float | None = None) -> bool:
+    """Subscribe a known chat; False if it already was, to the same thread.
+
+    Subscribing again from another forum thread moves the alerts there.
+    Raises UnknownTopic.
+    """
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        row = await (await conn.execute("SELECT id FROM topics WHERE name = ?", (topic,))).fetchone()
+        if row is None:
+            raise UnknownTopic(topic)
+        cursor = await conn.execute(
+            "INSERT INTO subscriptions (chat_id, topic_id, thread_id, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, topic_id) DO UPDATE "
+            "SET thread_id = excluded.thread_id WHERE thread_id IS NOT excluded.thread_id",
+            (chat_id, row[0], thread_id, now),
+        )
+        return cursor.rowcount > 0
+
+
+async def unsubscribe(db: Database, chat_id: int, topic: str) -> bool:
+    """False if the chat was not subscribed (or the topic does not exist)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM subscriptions WHERE chat_id = ? "
+            "AND topic_id = (SELECT id FROM topics WHERE name = ?)",
+            (chat_id, topic),
+        )
+        return cursor.rowcount > 0
+
+
+async def unsubscribe_all(db: Database, chat_id: int) -> int:
+    """How many subscriptions were removed."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        return cursor.rowcount
+
+
+async def subscriptions(db: Database, chat_id: int) -> list[Subscription]:
+    """The chat's subscriptions, by topic name."""
+    rows = await db.fetchall(
+        "SELECT s.chat_id, t.name, s.thread_id FROM subscriptions s "
+        "JOIN topics t ON t.id = s.topic_id WHERE s.chat_id = ? ORDER BY t.name",
+        (chat_id,),
+    )
+    return [Subscription(chat_id=row[0], topic=row[1], thread_id=row[2]) for row in rows]
+
+
+async def subscribed_chat_count(db: Database) -> int:
+    """Active chats with at least one subscription."""
+    row = await db.fetchone(
+        "SELECT COUNT(DISTINCT s.chat_id) FROM subscriptions s "
+        "JOIN chats c ON c.id = s.chat_id WHERE c.active = 1"
+    )
+    return row[0]
+
+
+async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
+    """A group became a supergroup and got a new id: its language and subscriptions follow."""
+    async with db.transaction() as conn:
+        old = await (await conn.execute("SELECT * FROM chats WHERE id = ?", (old_id,))).fetchone()
+        if old is None:
+            return
+        await conn.execute(
+            "INSERT INTO chats (id, type, title, language, created_at) "
+            "VALUES (?, 'supergroup', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (new_id, old["title"], old["language"], old["created_at"]),
+        )
+        await conn.execute(
+            "INSERT INTO subscriptions (chat_id, topic_id, thread_id, created_at) "
+            "SELECT ?, topic_id, thread_id, created_at FROM subscriptions WHERE chat_id = ? "
+            "ON CONFLICT (chat_id, topic_id) DO NOTHING",
+            (new_id, old_id),
+        )
+        await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
