@@ -182,7 +182,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(problems, dict(data), "")
 
     b = _Reader(problems, top.get("bot", dict, {}), "bot")
-    token = env.get(TOKEN_ENV) or b.get("token", str, "")
+    file_token = b.get("token", str, "")
+    token = env.get(TOKEN_ENV) or file_token
     admins = b.get("admins", list, [])
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
         problems.append(f"bot.admins: expected a list of Telegram user ids (integers), got {admins!r}")
@@ -222,7 +223,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         provider = "none"
     base_url = t.get("base_url", str, "")
     _check_url(problems, "translation.base_url", base_url, required=False)
-    api_key = env.get(TRANSLATION_KEY_ENV) or t.get("api_key", str, "")
+    file_key = t.get("api_key", str, "")
+    api_key = env.get(TRANSLATION_KEY_ENV) or file_key
     if provider == "deepl" and not api_key:
         problems.append(f"translation.api_key: provider deepl needs an API key "
                         f"(or env {TRANSLATION_KEY_ENV})")
