@@ -1,0 +1,365 @@
+"""deep-translator's providers behind one interface, run in bounded threads with a timeout.
+
+`Provider.translate_batch` is the blocking call, one per provider; `ProviderPool`
+runs it off the event loop so a slow or hung provider costs at most the
+configured timeout and a fixed number of threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from deep_translator import DeeplTranslator, GoogleTranslator, LibreTranslator, MyMemoryTranslator
+from deep_translator.base import BaseTranslator
+from deep_translator.exceptions import (
+    AuthorizationException,
+    LanguageNotSupportedException,
+    NotValidLength,
+    NotValidPayload,
+    RequestError,
+    ServerException,
+    TooManyRequests,
+    TranslationNotFound,
+)
+
+from bot.config import TranslationConfig
+from bot.model import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+# Texts of one batch travel as paragraphs of one request: every provider here
+# keeps blank lines between paragraphs, and a reply that lost them is detected
+# and retried text by text.
+SEPARATOR = "\n\n"
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_SENTENCE_END = re.compile(r"[.!?…»\"”)](?=\s)|[.!?…]$")
+
+# Self-hosted LibreTranslate usually runs without keys, but deep-translator's
+# client refuses to start without one; servers with keys disabled ignore it.
+_LIBRE_PLACEHOLDER_KEY = "no-key"
+
+
+class ProviderError(Exception):
+    """A provider call failed; `kind` says whether trying again can help.
+
+    transient: 429, 5xx, timeout, connection refused (retry, then breaker)
+    auth: the provider refused the API key (no retry: config must change)
+    busy: every translation thread is still held by an unanswered call
+    rejected: the provider refused this text or gave no translation
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind == "transient"
+
+
+def cut_at_sentence(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else cut at the last sentence end that fits."""
+    if len(text) <= limit:
+        return text
+    window = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    # A sentence end very early would throw most of the budget away; a word
+    # boundary with an ellipsis reads better then.
+    if ends and ends[-1] >= limit // 3:
+        return window[: ends[-1]].rstrip()
+    space = window.rfind(" ", 0, limit - 1)
+    if space >= limit // 3:
+        return window[:space].rstrip() + "…"
+    return window[: limit - 1] + "…"
+
+
+def one_paragraph(text: str) -> str:
+    """Whitespace runs (newlines included) as single spaces, so a text never holds SEPARATOR."""
+    return " ".join(text.split())
+
+
+class Provider:
+    """One translation service; `translate_batch` blocks, so call it through ProviderPool."""
+
+    name = "none"
+    # Characters per request. The clients put the text in the URL's query
+    # string, so these stay well under servers' URL limits even for Cyrillic
+    # (six bytes per letter once percent-encoded) besides each service's cap.
+    max_chars = 5000
+    # Our language codes -> the provider's codes.
+    codes: dict[str, str] = {lang: lang for lang in LANGUAGES}
+
+    def __init__(self, base_url: str = "", api_key: str = "") -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self._usage_lock = threading.Lock()
+        self._calls = 0
+        self._characters = 0
+
+    def take_usage(self) -> tuple[int, int]:
+        """Requests and characters sent since the last call (thread-safe)."""
+        with self._usage_lock:
+            usage = (self._calls, self._characters)
+            self._calls = self._characters = 0
+        return usage
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        """Each text translated, in as few requests as `max_chars` allows; ProviderError if not."""
+        texts = [cut_at_sentence(one_paragraph(t), self.max_chars) for t in texts]
+        out = list(texts)
+        todo = [i for i, t in enumerate(texts) if t]
+        if source == target or not todo:
+            return out
+        for chunk in self._chunks(todo, texts):
+            joined = SEPARATOR.join(texts[i] for i in chunk)
+            translated = self._request(joined, source, target).strip()
+            parts = [translated] if len(chunk) == 1 else _PARAGRAPH_BREAK.split(translated)
+            if len(parts) != len(chunk):
+                log.info("%s merged %d paragraphs into %d; translating them one by one",
+                         self.name, len(chunk), len(parts))
+                parts = [self._request(texts[i], source, target) for i in chunk]
+            for i, part in zip(chunk, parts):
+                out[i] = part.strip()
+        return out
+
+    def _chunks(self, todo: list[int], texts: list[str]) -> list[list[int]]:
+        chunks: list[list[int]] = []
+        size = 0
+        for i in todo:
+            extra = len(texts[i]) + (len(SEPARATOR) if chunks and chunks[-1] else 0)
+            if chunks and size + extra <= self.max_chars:
+                chunks[-1].append(i)
+                size += extra
+            else:
+                chunks.append([i])
+                size = len(texts[i])
+        return chunks
+
+    def _request(self, text: str, source: str, target: str) -> str:
+        with self._usage_lock:
+            self._calls += 1
+            self._characters += len(text)
+        try:
+            client = self.client(self.codes[source], self.codes[target])
+            result = client.translate(text)
+        except ProviderError:
+            raise
+        except Exception as exc:  # deep-translator raises many unrelated types
+            raise provider_error(self.name, exc) from exc
+        if not isinstance(result, str) or not result.strip():
+            raise ProviderError("rejected", f"{self.name} returned no translation")
+        return result
+
+    def client(self, source: str, target: str) -> BaseTranslator:
+        """A fresh deep-translator object: they keep per-call state, so threads never share one."""
+        raise NotImplementedError
+
+
+class NoProvider(Provider):
+    """provider = "none": texts pass through untranslated, without any request."""
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        return list(texts)
+
+
+class GoogleProvider(Provider):
+    name = "google"
+    max_chars = 4999  # the client refuses 5000 and more
+
+    def client(self, source: str, target: str) -> BaseTranslator:
+        client = GoogleTranslator(source=source, target=target)
+        if self.base_url:  # the constructor takes no URL; the instance keeps it here
+            client._base_url = self.base_url
+        return client
+
+
+class LibreProvider(Provider):
+    name = "libre"
+    max_chars = 2000  # public instances cap requests; 2000 also keeps the URL short
+
+    def client(self, source: str, target: str) -> BaseTranslator:
+        return LibreTranslator(source=source, target=target,
+                               api_key=self.api_key or _LIBRE_PLACEHOLDER_KEY,
+                               custom_url=_with_slash(self.base_url) or None)
+
+
+class MyMemoryProvider(Provider):
+    name = "mymemory"
+    max_chars = 499  # the free API's limit, checked by the client as < 500
+    codes = {"en": "en-GB", "fr": "fr-FR", "ru": "ru-RU"}
+
+    def client(self, source: str, target: str) -> BaseTranslator:
+        client = MyMemoryTranslator(source=source, target=target)
+        if self.base_url:
+            client._base_url = self.base_url
+        return client
+
+
+class DeeplProvider(Provider):
+    name = "deepl"
+    max_chars = 2000  # sent in a GET query string
+
+    def client(self, source: str, target: str) -> BaseTranslator:
+        client = DeeplTranslator(source=source, target=target, api_key=self.api_key,
+                                 use_free_api=self.api_key.endswith(":fx"))
+        if self.base_url:
+            client._base_url = _with_slash(self.base_url)
+        return client
+
+
+PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "google": GoogleProvider, "libre": LibreProvider, "mymemory": MyMemoryProvider,
+    "deepl": DeeplProvider, "none": NoProvider,
+}
+
+
+def make_provider(config: TranslationConfig) -> Provider:
+    return PROVIDER_CLASSES[config.provider](base_url=config.base_url, api_key=config.api_key)
+
+
+def language_problems(provider: Provider) -> list[str]:
+    """One line per bot language the provider's client does not accept (for `check`)."""
+    if isinstance(provider, NoProvider):
+        return []
+    problems = []
+    for lang in LANGUAGES:
+        other = "fr" if lang == "en" else "en"
+        try:
+            provider.client(provider.codes[lang], provider.codes[other])
+        except LanguageNotSupportedException:
+            problems.append(f"translation.provider: {provider.name} does not support {lang!r}")
+        except Exception as exc:
+            problems.append(f"translation.provider: {provider.name} cannot start: "
+                            f"{one_paragraph(str(exc))}")
+            break
+    return problems
+
+
+_STATUS_OF = {message: status for status, message in ServerException.errors.items()}
+
+
+def provider_error(name: str, exc: Exception) -> ProviderError:
+    """deep-translator's and requests' exceptions as one ProviderError with a one-line message."""
+    if isinstance(exc, AuthorizationException):
+        return ProviderError("auth", f"{name} refused the API key (HTTP 403): "
+                             "check translation.api_key")
+    if isinstance(exc, TooManyRequests):
+        return ProviderError("transient", f"{name} says too many requests (HTTP 429)")
+    if isinstance(exc, ServerException):
+        message = str(exc.args[0]) if exc.args else "API server error"
+        status = _STATUS_OF.get(message)
+        if status in (401, 402):
+            return ProviderError("auth", f"{name} refused the API key (HTTP {status})")
+        if status is None or status == 429 or status >= 500:
+            # Unknown codes arrive as "API server error": mostly 502/504 from proxies.
+            return ProviderError("transient", f"{name} failed: HTTP {status or 'error'} ({message})")
+        return ProviderError("rejected", f"{name} refused the request: HTTP {status} ({message})")
+    if isinstance(exc, RequestError):  # google and mymemory: any non-2xx status
+        return ProviderError("transient", f"{name} answered with an error status")
+    if isinstance(exc, requests.Timeout):
+        return ProviderError("transient", f"{name} did not answer in time")
+    if isinstance(exc, (requests.ConnectionError, ConnectionError)):
+        return ProviderError("transient", f"{name} unreachable: connection failed")
+    if isinstance(exc, (TranslationNotFound, NotValidLength, NotValidPayload)):
+        return ProviderError("rejected", f"{name} gave no translation for this text")
+    if isinstance(exc, LanguageNotSupportedException):
+        return ProviderError("rejected", f"{name} does not support this language pair")
+    return ProviderError("transient", f"{name} failed: {type(exc).__name__}: "
+                         f"{one_paragraph(str(exc))[:200]}")
+
+
+def _with_slash(url: str) -> str:
+    # The clients append "translate" to the base URL.
+    return url if not url or url.endswith("/") else url + "/"
+
+
+# deep-translator calls requests.get/post with no timeout and no way to pass a
+# Session, so a stalled server would hold a thread forever. Requests made from
+# our translation threads get that thread's timeout when the caller set none;
+# requests made anywhere else are untouched.
+_thread_defaults = threading.local()
+
+
+def _install_request_timeout() -> None:
+    original = requests.Session.request
+    if getattr(original, "_default_timeout_installed", False):
+        return
+
+    @functools.wraps(original)
+    def request(self: requests.Session, method: str, url: str, *args: object, **kwargs: object):
+        timeout = getattr(_thread_defaults, "timeout", None)
+        if timeout is not None and kwargs.get("timeout") is None and not args:
+            kwargs["timeout"] = timeout
+        return original(self, method, url, *args, **kwargs)
+
+    request._default_timeout_installed = True  # type: ignore[attr-defined]
+    requests.Session.request = request  # type: ignore[method-assign]
+
+
+class ProviderPool:
+    """Runs provider calls in `workers` threads; a call gets `timeout` seconds, then fails.
+
+    A thread slot is freed only when its thread really returns, so a hung
+    provider can hold at most `workers` threads; further calls fail at once
+    as "busy" instead of queueing.
+    """
+
+    def __init__(self, provider: Provider, workers: int = 4) -> None:
+        _install_request_timeout()
+        self.provider = provider
+        self.workers = workers
+        self._slots = threading.BoundedSemaphore(workers)
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=workers,
+                                            thread_name_prefix="translation")
+
+    @property
+    def in_flight(self) -> int:
+        """Provider calls whose thread has not returned yet (timed-out ones included)."""
+        return self._busy
+
+    async def translate_batch(self, texts: list[str], source: str, target: str,
+                              timeout: float) -> list[str]:
+        if timeout <= 0:
+            raise ProviderError("transient", f"{self.provider.name}: no time left to call")
+        if not self._slots.acquire(blocking=False):
+            raise ProviderError("busy", f"{self.provider.name}: all {self.workers} translation "
+                                "threads wait on unanswered calls")
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            future = self._executor.submit(self._run, texts, source, target, timeout)
+        except RuntimeError:
+            self._free(None)
+            raise ProviderError("busy", f"{self.provider.name}: translation is shutting down")
+        # Fires when the thread returns, or when the call is cancelled before it starts.
+        future.add_done_callback(self._free)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except asyncio.TimeoutError:
+            raise ProviderError("transient", f"{self.provider.name} did not answer within "
+                                f"{timeout:.3g}s") from None
+
+    def _run(self, texts: list[str], source: str, target: str, timeout: float) -> list[str]:
+        _thread_defaults.timeout = timeout
+        try:
+            return self.provider.translate_batch(texts, source, target)
+        finally:
+            _thread_defaults.timeout = None
+
+    def _free(self, _future: object) -> None:
+        with self._busy_lock:
+            self._busy -= 1
+        self._slots.release()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
