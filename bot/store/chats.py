@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 from bot.model import Chat, Subscription
 from bot.store.db import Database
@@ -75,6 +76,27 @@ async def subscribe(db: Database, chat_id: int, topic: str, thread_id: int | Non
             (chat_id, row[0], thread_id, now),
         )
         return cursor.rowcount > 0
+
+
+@dataclass
+class SubscribeOutcome:
+    added: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+async def subscribe_many(db: Database, chat_id: int, names: list[str],
+                         thread_id: int | None = None, now: float | None = None) -> SubscribeOutcome:
+    """Subscribe to each known topic; unknown names are reported, not fatal to the rest."""
+    outcome = SubscribeOutcome()
+    for name in dict.fromkeys(names):
+        try:
+            changed = await subscribe(db, chat_id, name, thread_id, now)
+        except UnknownTopic:
+            outcome.unknown.append(name)
+        else:
+            (outcome.added if changed else outcome.already).append(name)
+    return outcome
 
 
 async def unsubscribe(db: Database, chat_id: int, topic: str) -> bool:

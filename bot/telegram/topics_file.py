@@ -1,0 +1,25 @@
+"""Topics as the TOML `[[topics]]` tables of config.toml, so /export output pastes into the file."""
+
+from __future__ import annotations
+
+import json
+
+from bot.model import LANGUAGES, Topic
+
+
+def _toml_string(value: str) -> str:
+    # JSON string escapes (\" \\ \n \uXXXX) are all valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def write_topics_toml(topics: list[Topic]) -> bytes:
+    lines = ["# coverage-bot topics: paste into config.toml or keep as a backup.", ""]
+    for topic in topics:
+        lines.append("[[topics]]")
+        lines.append(f"name = {_toml_string(topic.name)}")
+        lines.append(f"title = {_toml_string(topic.title)}")
+        for language in LANGUAGES:
+            if language in topic.queries:
+                lines.append(f"{language} = {_toml_string(topic.queries[language])}")
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
