@@ -1,0 +1,5 @@
+"""Feed ingestion: fetch (HTTP), parse (bytes -> Entry), schedule (when), poll (the loop)."""
+
+
+class FeedError(Exception):
+    """A feed could not be read this time; str() is one line for the feed's health."""

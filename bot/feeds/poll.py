@@ -1,0 +1,250 @@
+"""The poll loop: each feed on its own schedule through fetch -> parse -> remember.
+
+One shared httpx client, `polling.concurrency` feeds at once, feedparser off the
+event loop in a bounded pool, and a feed that fails (or hangs until its timeout)
+never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from bot.config import PollingConfig, StorageConfig
+from bot.feeds import FeedError
+from bot.feeds.fetch import AddressGuard, FetchError, fetch_feed, make_client
+from bot.feeds.parse import parse_entries
+from bot.feeds.schedule import next_poll_after_failure, next_poll_after_success
+from bot.model import Entry, Feed, StoredEntry
+from bot.store import feeds as feed_store
+from bot.store.db import Database
+from bot.store.entries import prune_entries, remember_entries
+from bot.store.feeds import DueFeed, HealthReport
+
+log = logging.getLogger(__name__)
+
+OnNewEntries = Callable[[Feed, list[StoredEntry]], Awaitable[None]]
+OnFeedHealth = Callable[[Feed, HealthReport], Awaitable[None]]
+
+PRUNE_EVERY = 3600.0
+MAX_IDLE = 5.0  # how long the loop sleeps at most, so feeds added in chat start soon
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What one poll of one feed did."""
+
+    feed: Feed
+    status: str  # "fetched" (200, parsed) | "not_modified" (304) | "failed"
+    parsed: int = 0  # entries in the document
+    new: int = 0  # entries handed to on_new_entries
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PollReport:
+    outcomes: tuple[FeedOutcome, ...]
+
+    def _count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def polled(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def parsed_feeds(self) -> int:
+        return self._count("fetched")
+
+    @property
+    def not_modified(self) -> int:
+        return self._count("not_modified")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def new_entries(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    def outcome(self, url: str) -> FeedOutcome:
+        return next(o for o in self.outcomes if o.feed.url == url)
+
+
+class FeedPoller:
+    """Polls the database's feeds; call `run(stop)` for the service, `poll_once()` for a cycle."""
+
+    def __init__(self, db: Database, polling: PollingConfig,
+                 storage: StorageConfig = StorageConfig(), *,
+                 on_new_entries: OnNewEntries | None = None,
+                 on_feed_health: OnFeedHealth | None = None,
+                 client: httpx.AsyncClient | None = None,
+                 executor: Executor | None = None,
+                 rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.time,
+                 guard: AddressGuard | None = None) -> None:
+        self.db = db
+        self.polling = polling
+        self.storage = storage
+        self.on_new_entries = on_new_entries
+        self.on_feed_health = on_feed_health
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.guard = guard or AddressGuard.from_config(polling)
+        self._own_client = client is None
+        self.client = client or make_client(polling)
+        self._own_executor = executor is None
+        self.executor = executor or ThreadPoolExecutor(max_workers=2,
+                                                       thread_name_prefix="feed-parse")
+        self._slots = asyncio.Semaphore(polling.concurrency)
+
+    async def __aenter__(self) -> "FeedPoller":
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()
+        if self._own_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def poll_once(self, now: float | None = None) -> PollReport:
+        """Poll every feed due at `now` once, concurrently; then tell health changes."""
+        now = self.clock() if now is None else now
+        due = await feed_store.due_feeds(self.db, now)
+        outcomes = await asyncio.gather(*(self.poll_feed(d, now) for d in due))
+        await self.report_health(now)
+        return PollReport(tuple(outcomes))
+
+    async def poll_feed(self, due: DueFeed, now: float) -> FeedOutcome:
+        """One feed through fetch -> parse -> remember; every failure ends as its health."""
+        feed = due.feed
+        interval = feed.interval or self.polling.interval
+        new: list[StoredEntry] = []
+        try:
+            async with self._slots:
+                result = await fetch_feed(self.client, feed.url, self.polling, etag=due.etag,
+                                          last_modified=due.last_modified, guard=self.guard)
+                if result.not_modified:
+                    outcome = FeedOutcome(feed, "not_modified")
+                    etag, last_modified = due.etag, due.last_modified
+                else:
+                    entries = await asyncio.get_running_loop().run_in_executor(
+                        self.executor, parse_entries, result.body, result.content_type,
+                        feed.language, datetime.fromtimestamp(now, UTC), result.url)
+                    new = await remember_entries(self.db, feed, entries, now,
+                                                 baseline=not due.baseline_done,
+                                                 retention=self.storage.retention)
+                    outcome = FeedOutcome(feed, "fetched", parsed=len(entries), new=len(new))
+                    etag, last_modified = result.etag, result.last_modified
+                await feed_store.record_success(
+                    self.db, feed.id, now, next_poll_after_success(now, interval, self.rng),
+                    etag=etag, last_modified=last_modified)
+        except FeedError as exc:
+            return await self._failed(due, now, interval, str(exc))
+        except Exception as exc:  # a bug or a surprise in one feed must not stop the loop
+            log.exception("polling %s failed unexpectedly", feed.url)
+            return await self._failed(due, now, interval,
+                                      f"unexpected error: {type(exc).__name__}: {exc}"[:300])
+        if new and self.on_new_entries is not None:
+            try:
+                await self.on_new_entries(feed, new)
+            except Exception:
+                log.exception("handling %d new entries of %s failed", len(new), feed.url)
+        return outcome
+
+    async def _failed(self, due: DueFeed, now: float, interval: float,
+                      error: str) -> FeedOutcome:
+        failures = due.consecutive_failures + 1
+        log.info("feed %s: %s (failure %d)", due.feed.url, error, failures)
+        await feed_store.record_failure(
+            self.db, due.feed.id, now, error,
+            next_poll_after_failure(now, interval, failures, self.rng))
+        return FeedOutcome(due.feed, "failed", error=error)
+
+    async def report_health(self, now: float) -> list[HealthReport]:
+        """Tell `on_feed_health` about feeds failing for 24 h, and about their recovery."""
+        if self.on_feed_health is None:
+            return []
+        reports = await feed_store.take_health_reports(self.db, now)
+        for report in reports:
+            try:
+                await self.on_feed_health(report.feed, report)
+            except Exception:
+                log.exception("reporting health of %s failed", report.feed.url)
+        return reports
+
+    async def prune(self, now: float) -> int:
+        return await prune_entries(self.db, now, self.storage.retention)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll each feed whenever it is due until `stop` is set; in-flight polls finish."""
+        in_flight: dict[int, asyncio.Task] = {}
+        wake = asyncio.Event()
+        last_prune = float("-inf")
+
+        def finished(feed_id: int) -> Callable[[asyncio.Task], None]:
+            def done(_task: asyncio.Task) -> None:
+                in_flight.pop(feed_id, None)
+                wake.set()
+            return done
+
+        async def one(due: DueFeed) -> None:
+            await self.poll_feed(due, self.clock())
+            await self.report_health(self.clock())
+
+        while not stop.is_set():
+            now = self.clock()
+            try:
+                if now - last_prune >= PRUNE_EVERY:
+                    last_prune = now
+                    pruned = await self.prune(now)
+                    if pruned:
+                        log.info("pruned %d entries older than the retention", pruned)
+                for due in await feed_store.due_feeds(self.db, now, exclude=in_flight):
+                    task = asyncio.create_task(one(due), name=f"poll {due.feed.url}")
+                    in_flight[due.feed.id] = task
+                    task.add_done_callback(finished(due.feed.id))
+                next_at = await feed_store.next_due_at(self.db, exclude=in_flight)
+            except Exception:
+                log.exception("the poll loop could not read the feeds; retrying")
+                next_at = None
+            delay = MAX_IDLE if next_at is None else min(max(next_at - self.clock(), 0.01),
+                                                         MAX_IDLE)
+            wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+        if in_flight:
+            tasks = list(in_flight.values())
+            _, pending = await asyncio.wait(tasks, timeout=self.polling.timeout + 5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def fetch_and_parse(client: httpx.AsyncClient, url: str, language: str,
+                          config: PollingConfig, *, now: datetime | None = None,
+                          guard: AddressGuard | None = None) -> list[Entry]:
+    """Fetch one feed and parse it, storing nothing (for `preview`); FetchError if unusable."""
+    result = await fetch_feed(client, url, config, guard=guard)
+    now = now or datetime.now(UTC)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, parse_entries, result.body, result.content_type, language, now, result.url)
+    except FeedError as exc:
+        # To a caller that only reads feeds, a body that is not a feed is a failed fetch.
+        raise FetchError(str(exc)) from None

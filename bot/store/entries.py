@@ -1,0 +1,101 @@
+"""The entries aggregate: remember what each feed published, say what is new, prune the old."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from bot.model import Entry, Feed, StoredEntry
+from bot.store.db import Database
+
+_CHUNK = 500  # keeps `IN (...)` well under SQLite's variable limit
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], now: float,
+                           baseline: bool, retention: float = 30 * 86400.0
+                           ) -> list[StoredEntry]:
+    """Store a poll's entries in one transaction; return those that should go on to matching.
+
+    New means: first time this feed shows this key, its canonical link (alert_key) not
+    already stored from any feed, published within `retention`, and not the feed's
+    baseline poll (whose entries are only recorded as seen). Known entries get
+    `last_seen_at = now` so pruning keeps what feeds still show.
+    """
+    batch: dict[str, Entry] = {}
+    for entry in entries:
+        batch.setdefault(entry.key, entry)
+    if not batch:
+        return []
+    keys = list(batch)
+    oldest = now - retention
+
+    async with db.transaction() as conn:
+        known: set[str] = set()
+        for part in _chunks(keys):
+            cursor = await conn.execute(
+                f"SELECT key FROM entries WHERE feed_id = ? AND key IN ({','.join('?' * len(part))})",
+                (feed.id, *part))
+            known.update(row[0] for row in await cursor.fetchall())
+        fresh = [batch[k] for k in keys if k not in known]
+
+        seen_links: set[str] = set()
+        alert_keys = list({e.alert_key for e in fresh})
+        for part in _chunks(alert_keys):
+            cursor = await conn.execute(
+                f"SELECT DISTINCT alert_key FROM entries WHERE alert_key IN "
+                f"({','.join('?' * len(part))})", tuple(part))
+            seen_links.update(row[0] for row in await cursor.fetchall())
+
+        if known:
+            await conn.executemany(
+                "UPDATE entries SET last_seen_at = ? WHERE feed_id = ? AND key = ?",
+                [(now, feed.id, k) for k in known])
+        if not fresh:
+            return []
+        await conn.executemany(
+            "INSERT INTO entries (feed_id, key, alert_key, link, title, summary, language, "
+            "published_at, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
+              e.published.timestamp(), now, now) for e in fresh])
+        await conn.execute("UPDATE feeds SET entries_seen = entries_seen + ? WHERE id = ?",
+                           (len(fresh), feed.id))
+
+        wanted: list[Entry] = []
+        if not baseline:
+            for entry in fresh:
+                if entry.alert_key in seen_links or entry.published.timestamp() < oldest:
+                    continue
+                seen_links.add(entry.alert_key)  # the same link twice in one poll is one
+                wanted.append(entry)
+        ids: dict[str, int] = {}
+        wanted_keys = [e.key for e in wanted]
+        for part in _chunks(wanted_keys):
+            cursor = await conn.execute(
+                f"SELECT id, key FROM entries WHERE feed_id = ? AND key IN "
+                f"({','.join('?' * len(part))})", (feed.id, *part))
+            ids.update((row[1], row[0]) for row in await cursor.fetchall())
+    return [StoredEntry(id=ids[e.key], feed_id=feed.id, entry=e) for e in wanted]
+
+
+async def prune_entries(db: Database, now: float, retention: float) -> int:
+    """Delete entries no feed has shown within `retention`; their matches cascade."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute("DELETE FROM entries WHERE last_seen_at < ?",
+                                    (now - retention,))
+        return cursor.rowcount
+
+
+async def get_entry(db: Database, entry_id: int) -> StoredEntry | None:
+    row = await db.fetchone(
+        "SELECT id, feed_id, key, link, title, summary, language, published_at "
+        "FROM entries WHERE id = ?", (entry_id,))
+    if row is None:
+        return None
+    return StoredEntry(id=row["id"], feed_id=row["feed_id"], entry=Entry(
+        key=row["key"], link=row["link"], title=row["title"], summary=row["summary"],
+        published=datetime.fromtimestamp(row["published_at"], UTC), language=row["language"]))

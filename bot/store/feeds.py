@@ -1,0 +1,188 @@
+"""The feeds aggregate in SQLite: the list of feeds, their HTTP validators and health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.config import FeedConfig
+from bot.model import Feed, FeedHealth
+from bot.store.db import Database
+
+FAILING_REPORT_AFTER = 24 * 3600.0
+
+_FEED_COLUMNS = "id, url, language, name, interval_s"
+_HEALTH_COLUMNS = ("id, last_success_at, last_error, last_error_at, failing_since, "
+                   "consecutive_failures, next_poll_at, entries_seen")
+
+
+class FeedExists(Exception):
+    """A feed with this URL is already followed."""
+
+
+@dataclass(frozen=True)
+class DueFeed:
+    """A feed the poller should fetch now, with what the last poll left behind."""
+
+    feed: Feed
+    etag: str | None
+    last_modified: str | None
+    baseline_done: bool
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """A state change admins are told about once: 'failing' (for 24 h) or 'recovered'."""
+
+    feed: Feed
+    state: str
+    health: FeedHealth
+
+
+def _feed(row) -> Feed:
+    return Feed(id=row["id"], url=row["url"], language=row["language"], name=row["name"],
+                interval=row["interval_s"])
+
+
+def _health(row) -> FeedHealth:
+    return FeedHealth(feed_id=row["id"], last_success_at=row["last_success_at"],
+                      last_error=row["last_error"], last_error_at=row["last_error_at"],
+                      failing_since=row["failing_since"],
+                      consecutive_failures=row["consecutive_failures"],
+                      next_poll_at=row["next_poll_at"], entries_seen=row["entries_seen"])
+
+
+async def sync_config_feeds(db: Database, feeds: Iterable[FeedConfig],
+                            now: float | None = None) -> None:
+    """Load the config file's feeds: add new URLs, update language, name, interval of known ones.
+
+    Feeds added in chat and not named in the file are left alone.
+    """
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO feeds (url, language, name, interval_s, origin, created_at) "
+            "VALUES (?, ?, ?, ?, 'config', ?) "
+            "ON CONFLICT (url) DO UPDATE SET language = excluded.language, "
+            "name = excluded.name, interval_s = excluded.interval_s",
+            [(f.url, f.language, f.name, f.interval, now) for f in feeds],
+        )
+
+
+async def add_feed(db: Database, url: str, language: str, name: str = "",
+                   interval: float | None = None, *, origin: str = "chat",
+                   now: float | None = None) -> Feed:
+    """Follow a new feed, due at once; FeedExists if the URL is already followed."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO feeds (url, language, name, interval_s, origin, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING " + _FEED_COLUMNS,
+            (url, language, name, interval, origin, now),
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        raise FeedExists(f"already following {url}")
+    return _feed(row)
+
+
+async def delete_feed(db: Database, url: str) -> bool:
+    """Stop following a feed; its entries (and their matches) go with it."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute("DELETE FROM feeds WHERE url = ?", (url,))
+        return cursor.rowcount > 0
+
+
+async def list_feeds(db: Database) -> list[Feed]:
+    rows = await db.fetchall(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id")
+    return [_feed(row) for row in rows]
+
+
+async def get_feed_by_url(db: Database, url: str) -> Feed | None:
+    row = await db.fetchone(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE url = ?", (url,))
+    return _feed(row) if row else None
+
+
+async def get_health(db: Database, feed_id: int) -> FeedHealth | None:
+    row = await db.fetchone(f"SELECT {_HEALTH_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+    return _health(row) if row else None
+
+
+async def list_health(db: Database) -> list[tuple[Feed, FeedHealth]]:
+    """Every feed with its health, for `/feeds`."""
+    rows = await db.fetchall(
+        f"SELECT {_FEED_COLUMNS}, {_HEALTH_COLUMNS.replace('id, ', '', 1)} FROM feeds ORDER BY id")
+    return [(_feed(row), _health(row)) for row in rows]
+
+
+async def due_feeds(db: Database, now: float, *, exclude: Iterable[int] = (),
+                    limit: int | None = None) -> list[DueFeed]:
+    """Feeds whose next poll time has come, most overdue first."""
+    rows = await db.fetchall(
+        f"SELECT {_FEED_COLUMNS}, etag, last_modified, baseline_done, consecutive_failures "
+        "FROM feeds WHERE next_poll_at <= ? ORDER BY next_poll_at, id LIMIT ?",
+        (now, -1 if limit is None else limit),
+    )
+    skip = set(exclude)
+    return [DueFeed(feed=_feed(row), etag=row["etag"], last_modified=row["last_modified"],
+                    baseline_done=bool(row["baseline_done"]),
+                    consecutive_failures=row["consecutive_failures"])
+            for row in rows if row["id"] not in skip]
+
+
+async def next_due_at(db: Database, exclude: Iterable[int] = ()) -> float | None:
+    """The earliest next poll time among feeds not in `exclude`; None if there are none."""
+    skip = list(exclude)
+    marks = ",".join("?" * len(skip))
+    where = f"WHERE id NOT IN ({marks})" if skip else ""
+    row = await db.fetchone(f"SELECT MIN(next_poll_at) FROM feeds {where}", tuple(skip))
+    return row[0] if row else None
+
+
+async def record_success(db: Database, feed_id: int, now: float, next_poll_at: float, *,
+                         etag: str | None, last_modified: str | None) -> None:
+    """A poll that worked (200 or 304): health cleared, validators kept, baseline done."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = 1, "
+            "last_success_at = ?, failing_since = NULL, consecutive_failures = 0, "
+            "next_poll_at = ? WHERE id = ?",
+            (etag, last_modified, now, next_poll_at, feed_id),
+        )
+
+
+async def record_failure(db: Database, feed_id: int, now: float, error: str,
+                         next_poll_at: float) -> None:
+    """A poll that failed: the one-line error, the failure count, backoff until next_poll_at."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE feeds SET last_error = ?, last_error_at = ?, "
+            "failing_since = COALESCE(failing_since, ?), "
+            "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
+            (error, now, now, next_poll_at, feed_id),
+        )
+
+
+async def take_health_reports(db: Database, now: float,
+                              failing_after: float = FAILING_REPORT_AFTER) -> list[HealthReport]:
+    """Feeds failing for `failing_after` not yet reported, and reported ones that recovered.
+
+    Marks them reported in the same transaction, so each change is told once.
+    """
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_FEED_COLUMNS}, {_HEALTH_COLUMNS.replace('id, ', '', 1)}, failure_reported "
+            "FROM feeds WHERE (failure_reported = 0 AND failing_since <= ?) "
+            "OR (failure_reported = 1 AND failing_since IS NULL) ORDER BY id",
+            (now - failing_after,),
+        )
+        rows = list(await cursor.fetchall())
+        reports = [HealthReport(_feed(row), "recovered" if row["failure_reported"] else "failing",
+                                _health(row)) for row in rows]
+        await conn.executemany(
+            "UPDATE feeds SET failure_reported = ? WHERE id = ?",
+            [(0 if r.state == "recovered" else 1, r.feed.id) for r in reports],
+        )
+    return reports
