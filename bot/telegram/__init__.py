@@ -1,0 +1,1 @@
+"""The Telegram face of the bot: the Application, command handlers, and replies in en/fr/ru."""

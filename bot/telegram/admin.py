@@ -1,0 +1,157 @@
+"""Bot admin commands about topics, plus /stats and /test, and the ACL every admin command
+goes through: anyone not in `bot.admins` is refused before anything is read or changed."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.model import LANGUAGES
+from bot.store import chats, topics
+from bot.telegram.access import is_bot_admin
+from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.i18n import t
+from bot.telegram.topic_edits import (FormError, fill_languages, query_errors, read_addtopic,
+                                      topic_from, try_topic)
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not is_bot_admin(services(context).config, update):
+            await reply(update, context, "admin.refused")
+            return
+        await handler(update, context)
+    return checked
+
+
+async def _config_note(context: ContextTypes.DEFAULT_TYPE, lang: str, name: str) -> list[str]:
+    if await topics.topic_origin(services(context).db, name) == "config":
+        return [t(lang, "admin.config_note")]
+    return []
+
+
+@admin_only
+async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = services(context)
+    lang = await language_of(context, update.effective_chat.id)
+    try:
+        form = read_addtopic(update.effective_message.text)
+    except FormError as refusal:
+        await reply(update, context, refusal.key, **refusal.values)
+        return
+    if errors := query_errors(form.queries):
+        await reply_text(update, "\n".join(t(lang, "addtopic.query_error", language=language,
+                                             error=error) for language, error in errors.items()))
+        return
+    if await topics.get_topic(ctx.db, form.name) is not None:
+        await reply(update, context, "addtopic.exists", name=form.name)
+        return
+    filled = await fill_languages(ctx.translator, form.queries)
+    if not await topics.add_topic(ctx.db, topic_from(form, filled)):
+        await reply(update, context, "addtopic.exists", name=form.name)
+        return
+    await ctx.on_topics_changed()
+    lines = [t(lang, "addtopic.done", name=form.name, title=form.title)]
+    for item in filled:
+        if item.source is None:
+            lines.append(t(lang, "addtopic.query", language=item.language, query=item.query))
+        elif item.query is None:
+            lines.append(t(lang, "addtopic.not_translated", language=item.language,
+                           error=item.error))
+        elif item.error:
+            lines.append(t(lang, "addtopic.translated_invalid", language=item.language,
+                           query=item.query, error=item.error))
+        else:
+            lines.append(t(lang, "addtopic.translated", language=item.language,
+                           query=item.query, source=item.source))
+    await reply_text(update, "\n".join(lines))
+
+
+@admin_only
+async def setquery_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = services(context)
+    words = update.effective_message.text.split(maxsplit=3)[1:]
+    if len(words) != 3 or words[1].lower() not in LANGUAGES:
+        await reply(update, context, "setquery.usage")
+        return
+    name, language, query = words[0], words[1].lower(), words[2].strip()
+    lang = await language_of(context, update.effective_chat.id)
+    if errors := query_errors({language: query}):
+        await reply(update, context, "addtopic.query_error", language=language,
+                    error=errors[language])
+        return
+    if not await topics.set_query(ctx.db, name, language, query):
+        await reply(update, context, "error.unknown_topic", names=name)
+        return
+    await ctx.on_topics_changed()
+    lines = [t(lang, "setquery.done", name=name, language=language, query=query)]
+    await reply_text(update, "\n".join(lines + await _config_note(context, lang, name)))
+
+
+@admin_only
+async def deltopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = services(context)
+    if len(context.args) != 1:
+        await reply(update, context, "deltopic.usage")
+        return
+    name = context.args[0]
+    lang = await language_of(context, update.effective_chat.id)
+    note = await _config_note(context, lang, name)
+    if not await topics.delete_topic(ctx.db, name):
+        await reply(update, context, "error.unknown_topic", names=name)
+        return
+    await ctx.on_topics_changed()
+    await reply_text(update, "\n".join([t(lang, "deltopic.done", name=name), *note]))
+
+
+@admin_only
+async def test_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    words = update.effective_message.text.split(maxsplit=2)[1:]
+    if len(words) != 2:
+        await reply(update, context, "test.usage")
+        return
+    name, text = words
+    topic = await topics.get_topic(services(context).db, name)
+    if topic is None:
+        await reply(update, context, "error.unknown_topic", names=name)
+        return
+    if not topic.queries:
+        await reply(update, context, "test.no_queries", name=name)
+        return
+    lang = await language_of(context, update.effective_chat.id)
+    lines = [t(lang, "test.header", name=name)]
+    for language, terms in try_topic(topic, text).items():
+        if terms is None:
+            lines.append(t(lang, "test.no_match", language=language))
+        else:
+            lines.append(t(lang, "test.match", language=language, terms=", ".join(terms)))
+    await reply_text(update, "\n".join(lines))
+
+
+@admin_only
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.alerts.outbox import alerts_sent_since, queue_length
+    from bot.store.feeds import list_feeds
+
+    ctx = services(context)
+    lang = await language_of(context, update.effective_chat.id)
+    hit_rate = t(lang, "stats.unknown")
+    if ctx.translator is not None:
+        rate = (await ctx.translator.stats()).get("hit_rate")
+        if rate is not None:
+            hit_rate = f"{rate:.0%}"
+    now = ctx.clock() if ctx.clock else time.time()
+    await reply(update, context, "stats.text",
+                feeds=len(await list_feeds(ctx.db)),
+                topics=len(await topics.list_topics(ctx.db)),
+                chats=await chats.subscribed_chat_count(ctx.db),
+                alerts=await alerts_sent_since(ctx.db, now - 86400),
+                queue=await queue_length(ctx.db),
+                hit_rate=hit_rate)

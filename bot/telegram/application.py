@@ -1,0 +1,146 @@
+"""The one python-telegram-bot Application: Bot API address, rate limiter, every handler,
+and the command menus in English, French and Russian.
+
+The app wiring builds a BotContext, calls `build_application`, then either
+`run_polling` (post_init publishes the menus) or `start_polling` / `stop_polling`
+below when it runs its own event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler,
+                          CommandHandler, ContextTypes, MessageHandler, filters)
+
+from bot.config import Config
+from bot.model import LANGUAGES
+from bot.telegram import admin, admin_feeds, commands
+from bot.telegram.context import CONTEXT_KEY, BotContext, reply
+from bot.telegram.i18n import t
+
+__all__ = ["BotContext", "build_application", "publish_commands", "start_polling",
+           "stop_polling", "USER_COMMANDS", "ADMIN_COMMANDS"]
+
+log = logging.getLogger(__name__)
+
+USER_COMMANDS = {
+    "start": commands.start,
+    "help": commands.help_command,
+    "topics": commands.topics_command,
+    "subscribe": commands.subscribe_command,
+    "unsubscribe": commands.unsubscribe_command,
+    "mysubs": commands.mysubs_command,
+    "language": commands.language_command,
+    "recent": commands.recent_command,
+}
+ADMIN_COMMANDS = {
+    "addtopic": admin.addtopic_command,
+    "setquery": admin.setquery_command,
+    "deltopic": admin.deltopic_command,
+    "test": admin.test_command,
+    "stats": admin.stats_command,
+    "addfeed": admin_feeds.addfeed_command,
+    "delfeed": admin_feeds.delfeed_command,
+    "feeds": admin_feeds.feeds_command,
+    "export": admin_feeds.export_command,
+    "import": admin_feeds.import_command,
+}
+
+
+def _file_base_url(api_base_url: str) -> str:
+    """Telegram serves files from /file/bot<token>/…; a self-hosted server mirrors that."""
+    base = api_base_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
+
+
+def build_application(config: Config, context: BotContext) -> Application:
+    builder = ApplicationBuilder().token(config.bot.token).rate_limiter(AIORateLimiter())
+    if config.bot.api_base_url:
+        base = config.bot.api_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(_file_base_url(base))
+    builder = builder.post_init(publish_commands)
+    application = builder.build()
+    application.bot_data[CONTEXT_KEY] = context
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    # Only new messages: an edited "/subscribe x" must not run a second time,
+    # and commands typed inside a channel are not how channels are managed.
+    only_new = filters.UpdateType.MESSAGE
+    for name, handler in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
+        application.add_handler(CommandHandler(name, handler, filters=only_new))
+    application.add_handler(MessageHandler(
+        only_new & filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)"),
+        admin_feeds.import_document))
+    application.add_handler(CallbackQueryHandler(commands.topic_button,
+                                                 pattern=commands.CALLBACK_PATTERN))
+    application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, commands.chat_migrated))
+    application.add_error_handler(_on_error)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Unexpected failures: logged with the update, and the user gets one line, not silence."""
+    log.error("handling %s failed", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message and update.effective_chat:
+        try:
+            await reply(update, context, "error.internal")
+        except Exception:  # the failure may be Telegram itself; logging it once is enough
+            log.debug("could not report the failure to the chat", exc_info=True)
+
+
+def _menu(lang: str, names: list[str]) -> list[BotCommand]:
+    return [BotCommand(name, t(lang, f"menu.{name}")) for name in names]
+
+
+async def publish_commands(application: Application) -> None:
+    """setMyCommands for everyone, by language, and for bot admins in their private chats
+    with the admin commands added; a menu that cannot be set is logged, not fatal."""
+    bot = application.bot
+    user = list(USER_COMMANDS)
+    every = user + list(ADMIN_COMMANDS)
+    admins = application.bot_data[CONTEXT_KEY].config.bot.admins
+    try:
+        await bot.set_my_commands(_menu("en", user))
+        for lang in LANGUAGES:
+            await bot.set_my_commands(_menu(lang, user), language_code=lang)
+    except TelegramError as exc:
+        log.warning("could not publish the command menu: %s", exc)
+        return
+    for admin_id in admins:
+        try:
+            await bot.set_my_commands(_menu("en", every), scope=BotCommandScopeChat(admin_id))
+            for lang in LANGUAGES:
+                await bot.set_my_commands(_menu(lang, every), scope=BotCommandScopeChat(admin_id),
+                                          language_code=lang)
+        except TelegramError as exc:  # an admin who never opened a chat with the bot
+            log.info("no admin menu for %s: %s", admin_id, exc)
+
+
+async def start_polling(application: Application, *, poll_timeout: float = 30.0) -> None:
+    """Initialise, publish the menus, start handlers and long polling (for callers that
+    own the event loop; `run_polling` does all this itself)."""
+    await application.initialize()
+    await publish_commands(application)
+    await application.start()
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=timedelta(seconds=poll_timeout),
+        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+        drop_pending_updates=False)
+
+
+async def stop_polling(application: Application) -> None:
+    """Stop fetching updates, let running handlers finish, release the HTTP clients."""
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()

@@ -1,0 +1,284 @@
+"""Commands for everyone: /start /help /topics (+ its buttons) /subscribe /unsubscribe
+/mysubs /language /recent, their @channel forms, and the answer to unknown commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.model import LANGUAGES, Topic
+from bot.store import chats, topics
+from bot.telegram.access import (ChannelRefused, channel_reference, is_bot_admin,
+                                 may_manage_chat, resolve_channel)
+from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.i18n import t
+
+RECENT_DEFAULT = 5
+RECENT_MAX = 20
+TOPIC_BUTTONS_MAX = 90  # Telegram refuses keyboards of more than 100 buttons
+CALLBACK_PATTERN = r"^(sub|unsub):\d+$"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The chat a command changes: this chat, or a channel named in a private chat."""
+
+    chat_id: int
+    channel: str | None = None  # label for replies when it is a channel
+
+
+def _split_channel(args: list[str]) -> tuple[list[str], list[str]]:
+    """(other arguments, channel references): `@name` or -100… ids name a channel."""
+    channels = [arg for arg in args if channel_reference(arg) is not None]
+    return [arg for arg in args if arg not in channels], channels
+
+
+async def _target(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  channels: list[str]) -> Target | None:
+    """The chat to change, after the permission checks; None once a refusal was sent."""
+    ctx = services(context)
+    chat = update.effective_chat
+    if channels:
+        if chat.type != ChatType.PRIVATE:
+            await reply(update, context, "channel.private_only")
+            return None
+        try:
+            channel = await resolve_channel(context.bot, channels[0], update.effective_user.id)
+        except ChannelRefused as refusal:
+            await reply(update, context, refusal.key, **refusal.values)
+            return None
+        await chats.ensure_chat(ctx.db, channel.id, ChatType.CHANNEL, channel.title,
+                                ctx.config.bot.default_language)
+        return Target(channel.id, channel.label)
+    if not await may_manage_chat(context.bot, update):
+        await reply(update, context, "error.group_admins_only")
+        return None
+    await _ensure_this_chat(update, context)
+    return Target(chat.id)
+
+
+async def _ensure_this_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = services(context)
+    chat = update.effective_chat
+    title = chat.title or chat.username or chat.full_name or ""
+    await chats.ensure_chat(ctx.db, chat.id, chat.type, title, ctx.config.bot.default_language)
+
+
+def _thread_of(update: Update) -> int | None:
+    """The forum topic a message was sent in; alerts for what it subscribes go there."""
+    message = update.effective_message
+    return message.message_thread_id if message and message.is_topic_message else None
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _ensure_this_chat(update, context)  # also re-activates a chat that had blocked us
+    await _send_help(update, context, greeting=True)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _send_help(update, context, greeting=False)
+
+
+async def _send_help(update: Update, context: ContextTypes.DEFAULT_TYPE, *, greeting: bool) -> None:
+    lang = await language_of(context, update.effective_chat.id)
+    parts = [t(lang, "start.greeting")] if greeting else []
+    parts.append(t(lang, "help.commands").strip())
+    if is_bot_admin(services(context).config, update):
+        parts.append(t(lang, "help.admin").strip())
+    await reply_text(update, "\n\n".join(parts))
+
+
+def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
+                 ids: dict[str, int]) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not all_topics:
+        return t(lang, "topics.none"), None
+    lines = [t(lang, "topics.header")]
+    buttons = []
+    for topic in all_topics:
+        on = topic.name in subscribed
+        lines.append(t(lang, "topics.line", mark="✅" if on else "▫️", name=topic.name,
+                       title=topic.title))
+        if len(buttons) < TOPIC_BUTTONS_MAX and topic.name in ids:
+            action = "unsub" if on else "sub"
+            label = f"✅ {topic.name}" if on else f"➕ {topic.name}"
+            buttons.append([InlineKeyboardButton(label, callback_data=f"{action}:{ids[topic.name]}")])
+    lines.append(t(lang, "topics.hint"))
+    text = "\n".join(lines)
+    if len(text) > MessageLimit.MAX_TEXT_LENGTH:
+        text = text[: MessageLimit.MAX_TEXT_LENGTH - 1] + "…"
+    return text, InlineKeyboardMarkup(buttons)
+
+
+async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
+    ctx = services(context)
+    lang = await language_of(context, chat_id)
+    subscribed = {s.topic for s in await chats.subscriptions(ctx.db, chat_id)}
+    return _topics_view(lang, await topics.list_topics(ctx.db), subscribed,
+                        await topics.topic_ids(ctx.db))
+
+
+async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text, keyboard = await _render_topics(context, update.effective_chat.id)
+    await reply_text(update, text, reply_markup=keyboard)
+
+
+async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /topics button: subscribe or unsubscribe, then redraw the list in place."""
+    ctx = services(context)
+    query = update.callback_query
+    chat_id = update.effective_chat.id
+    lang = await language_of(context, chat_id)
+    if not await may_manage_chat(context.bot, update):
+        await query.answer(t(lang, "error.group_admins_only"), show_alert=True)
+        return
+    action, topic_id = query.data.split(":")
+    name = await topics.topic_name(ctx.db, int(topic_id))
+    if name is None:
+        await query.answer(t(lang, "topics.gone"), show_alert=True)
+    elif action == "sub":
+        await _ensure_this_chat(update, context)
+        await chats.subscribe(ctx.db, chat_id, name, _thread_of(update))
+        await query.answer(t(lang, "topics.subscribed", name=name))
+    else:
+        await chats.unsubscribe(ctx.db, chat_id, name)
+        await query.answer(t(lang, "topics.unsubscribed", name=name))
+    text, keyboard = await _render_topics(context, chat_id)
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():  # a double tap changes nothing
+            raise
+
+
+async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    names, channels = _split_channel(context.args)
+    if not names or len(channels) > 1:
+        await reply(update, context, "subscribe.usage")
+        return
+    target = await _target(update, context, channels)
+    if target is None:
+        return
+    thread = None if target.channel else _thread_of(update)
+    outcome = await chats.subscribe_many(services(context).db, target.chat_id, names, thread)
+    lang = await language_of(context, update.effective_chat.id)
+    lines = []
+    if outcome.added:
+        key = "subscribe.done_channel" if target.channel else "subscribe.done"
+        lines.append(t(lang, key, names=", ".join(outcome.added), channel=target.channel))
+    if outcome.already:
+        lines.append(t(lang, "subscribe.already", names=", ".join(outcome.already)))
+    if outcome.unknown:
+        lines.append(t(lang, "error.unknown_topic", names=", ".join(outcome.unknown)))
+    if thread is not None and (outcome.added or outcome.already):
+        lines.append(t(lang, "subscribe.thread"))
+    await reply_text(update, "\n".join(lines))
+
+
+async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    names, channels = _split_channel(context.args)
+    if len(names) != 1 or len(channels) > 1:
+        await reply(update, context, "unsubscribe.usage")
+        return
+    target = await _target(update, context, channels)
+    if target is None:
+        return
+    db = services(context).db
+    name = names[0]
+    if name.lower() == "all":
+        count = await chats.unsubscribe_all(db, target.chat_id)
+        await reply(update, context, "unsubscribe.all", count=count)
+    elif await chats.unsubscribe(db, target.chat_id, name):
+        key = "unsubscribe.done_channel" if target.channel else "unsubscribe.done"
+        await reply(update, context, key, name=name, channel=target.channel)
+    elif await topics.get_topic(db, name) is None:
+        await reply(update, context, "error.unknown_topic", names=name)
+    else:
+        await reply(update, context, "unsubscribe.not_subscribed", name=name)
+
+
+async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    db = services(context).db
+    chat_id = update.effective_chat.id
+    lang = await language_of(context, chat_id)
+    titles = {topic.name: topic.title for topic in await topics.list_topics(db)}
+    subs = await chats.subscriptions(db, chat_id)
+    lines = [t(lang, "mysubs.header") if subs else t(lang, "mysubs.none")]
+    for sub in subs:
+        key = "mysubs.thread" if sub.thread_id is not None else "mysubs.line"
+        lines.append(t(lang, key, name=sub.topic, title=titles.get(sub.topic, ""),
+                       thread=sub.thread_id))
+    lines.append(t(lang, "mysubs.language", language=t(lang, f"language.names.{lang}")))
+    await reply_text(update, "\n".join(lines))
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    args, channels = _split_channel(context.args)
+    if len(args) != 1 or args[0].lower() not in LANGUAGES or len(channels) > 1:
+        await reply(update, context, "language.usage")
+        return
+    language = args[0].lower()
+    target = await _target(update, context, channels)
+    if target is None:
+        return
+    await chats.set_language(services(context).db, target.chat_id, language)
+    if target.channel:
+        lang = await language_of(context, update.effective_chat.id)
+        await reply_text(update, t(lang, "language.set_channel", channel=target.channel,
+                                   language=t(lang, f"language.names.{language}")))
+    else:
+        await reply(update, context, "language.set")  # already in the new language
+
+
+def _recent_count(args: list[str]) -> int | None:
+    if len(args) == 1:
+        return RECENT_DEFAULT
+    if len(args) == 2 and args[1].isdigit() and 1 <= int(args[1]) <= RECENT_MAX:
+        return int(args[1])
+    return None
+
+
+async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    count = _recent_count(context.args)
+    if count is None:
+        await reply(update, context, "recent.usage", max=RECENT_MAX)
+        return
+    db = services(context).db
+    name = context.args[0]
+    if await topics.get_topic(db, name) is None:
+        await reply(update, context, "error.unknown_topic", names=name)
+        return
+    found = await topics.recent_matches(db, name, count)
+    if not found:
+        await reply(update, context, "recent.none", name=name)
+        return
+    lang = await language_of(context, update.effective_chat.id)
+    blocks = [t(lang, "recent.header", name=name)]
+    for match in found:
+        blocks.append(t(lang, "recent.line", date=match.matched_at.strftime("%Y-%m-%d %H:%M UTC"),
+                        feed=match.feed_name, language=match.language,
+                        title=match.title[:300], link=match.link))
+    await reply_text(update, "\n\n".join(blocks)[: MessageLimit.MAX_TEXT_LENGTH],
+                     link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Private chats always get an answer; groups only when the command names this bot,
+    since a bare /command there may well be for another bot."""
+    message = update.effective_message
+    entity = message.entities[0] if message.entities else None
+    command = message.text[1: entity.length] if entity else ""
+    if update.effective_chat.type != ChatType.PRIVATE:
+        _, _, addressee = command.partition("@")
+        if addressee.lower() != (context.bot.username or "").lower():
+            return
+    await reply(update, context, "error.unknown_command")
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group that became a supergroup keeps its language and subscriptions."""
+    message = update.effective_message
+    await chats.migrate_chat(services(context).db, message.chat.id, message.migrate_to_chat_id)

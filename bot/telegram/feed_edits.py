@@ -1,0 +1,76 @@
+"""The domain behind the feed admin commands: vetting a new feed's address, adding one
+(/addfeed) or many (/import), and the export files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from bot.config import PollingConfig
+from bot.feeds.fetch import AddressGuard, FetchError
+from bot.store import feeds, topics
+from bot.store.db import Database
+from bot.telegram.opml import OpmlFeed, OpmlOutline, write_opml
+from bot.telegram.topics_file import write_topics_toml
+
+
+class FeedRefused(Exception):
+    """A feed address is not acceptable; `reason` is one line, None when it is not http(s)."""
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(reason or "not an http(s) URL")
+        self.reason = reason
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+async def vet_url(url: str, polling: PollingConfig) -> None:
+    """FeedRefused unless the URL is http(s) and, unless private addresses are allowed,
+    its host is public (redirects are checked again at every fetch)."""
+    if not is_http_url(url):
+        raise FeedRefused(None)
+    try:
+        await AddressGuard.from_config(polling).check(url)
+    except FetchError as exc:
+        raise FeedRefused(str(exc)) from None
+
+
+async def add_checked_feed(db: Database, polling: PollingConfig, url: str, language: str,
+                           name: str = ""):
+    """The new Feed; FeedRefused for a bad address, feeds.FeedExists if already followed."""
+    await vet_url(url, polling)
+    return await feeds.add_feed(db, url, language, name, origin="chat")
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already followed
+    refused: list[tuple[str, str | None]] = field(default_factory=list)  # url, reason
+
+
+async def import_feeds(db: Database, polling: PollingConfig, found: list[OpmlFeed],
+                       language: str) -> ImportReport:
+    """Add every feed of an OPML file with `language`; one bad address refuses only itself."""
+    report = ImportReport()
+    for item in found:
+        try:
+            await add_checked_feed(db, polling, item.url, language, item.title)
+        except FeedRefused as exc:
+            report.refused.append((item.url, exc.reason))
+        except feeds.FeedExists:
+            report.skipped.append(item.url)
+        else:
+            report.added.append(item.url)
+    return report
+
+
+async def export_files(db: Database) -> tuple[bytes, int, bytes, int]:
+    """(OPML of the feeds, how many, TOML of the topics, how many)."""
+    all_feeds = await feeds.list_feeds(db)
+    all_topics = await topics.list_topics(db)
+    opml = write_opml([OpmlOutline(f.url, f.name, f.language) for f in all_feeds])
+    return opml, len(all_feeds), write_topics_toml(all_topics), len(all_topics)
