@@ -60,6 +60,8 @@ def parse_entries(body: bytes, content_type: str | None, language: str, now: dat
     seen: set[str] = set()
     for item in doc.entries:
         entry = _entry(item, language, now, url)
+        if not (entry.title or entry.summary or entry.link):
+            continue  # an empty shell (illegal nesting, stray tags): nothing to show
         if entry.key not in seen:
             seen.add(entry.key)
             entries.append(entry)
@@ -69,7 +71,8 @@ def parse_entries(body: bytes, content_type: str | None, language: str, now: dat
 def _document_problem(doc, content_type: str | None) -> str | None:
     exc = doc.get("bozo_exception")
     message = _one_line(exc) if exc is not None else ""
-    if "no element found" in message or "unclosed token" in message:
+    # expat's words for a document that stops before its end
+    if any(words in message for words in ("no element found", "unclosed token", "unclosed CDATA")):
         return f"truncated XML ({message})"
     if not doc.get("version") and not doc.entries:
         media = (content_type or "").split(";")[0].strip().lower()
