@@ -1,0 +1,219 @@
+"""The alert ledger in SQLite: one row per (item, topic, chat), claimed, sent, retried or dead.
+
+A row is written in the same transaction as its match and marked 'sending'
+before it is sent, so a crash loses nothing and repeats at most the send that
+was in flight.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One claimed alert with everything needed to render and send it."""
+
+    id: int
+    alert_key: str
+    chat_id: int
+    chat_type: str
+    chat_language: str
+    thread_id: int | None
+    topic_id: int
+    topic_title: str
+    entry_id: int
+    title: str
+    summary: str
+    link: str
+    entry_language: str
+    feed_name: str
+    terms: tuple[str, ...]
+    attempts: int
+    created_at: float
+
+
+async def record_matches(db: Database, entry_id: int, alert_key: str,
+                         matches: Sequence[tuple[str, Iterable[str]]], now: float) -> int:
+    """Store an entry's matches and queue one alert per active subscribed chat; rows queued.
+
+    Matches already stored, topics that no longer exist and alerts already
+    queued (same item, topic and chat, from any feed) are skipped, so re-polls
+    and re-published entries never queue a second alert.
+    """
+    queued = 0
+    async with db.transaction() as conn:
+        for topic_name, terms in matches:
+            row = await (await conn.execute("SELECT id FROM topics WHERE name = ?",
+                                            (topic_name,))).fetchone()
+            if row is None:
+                continue
+            topic_id = row[0]
+            await conn.execute(
+                "INSERT OR IGNORE INTO matches (entry_id, topic_id, terms, matched_at) "
+                "VALUES (?, ?, ?, ?)",
+                (entry_id, topic_id, json.dumps(list(terms), ensure_ascii=False), now))
+            match = await (await conn.execute(
+                "SELECT id FROM matches WHERE entry_id = ? AND topic_id = ?",
+                (entry_id, topic_id))).fetchone()
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO outbox (match_id, alert_key, topic_id, chat_id, thread_id, "
+                "state, next_attempt_at, created_at) "
+                "SELECT ?, ?, s.topic_id, s.chat_id, s.thread_id, 'pending', ?, ? "
+                "FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
+                "WHERE s.topic_id = ? AND c.active = 1 ORDER BY s.created_at, s.chat_id",
+                (match[0], alert_key, now, now, topic_id))
+            queued += max(cursor.rowcount, 0)
+    return queued
+
+
+_CLAIM = """
+SELECT o.id, o.alert_key, o.chat_id, o.thread_id, o.topic_id, o.attempts, o.created_at,
+       c.type AS chat_type, c.language AS chat_language, t.title AS topic_title,
+       m.terms, e.id AS entry_id, e.title, e.summary, e.link, e.language AS entry_language,
+       COALESCE(NULLIF(f.name, ''), f.url) AS feed_name
+FROM outbox o
+JOIN chats c ON c.id = o.chat_id
+JOIN topics t ON t.id = o.topic_id
+JOIN matches m ON m.id = o.match_id
+JOIN entries e ON e.id = m.entry_id
+JOIN feeds f ON f.id = e.feed_id
+WHERE o.state = 'pending' AND o.next_attempt_at <= :now
+  AND o.chat_id NOT IN (SELECT value FROM json_each(:skip))
+  -- a chat's alerts go out in order: nothing overtakes an earlier one waiting to retry
+  AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.chat_id = o.chat_id AND w.state = 'pending'
+                  AND w.id < o.id AND w.next_attempt_at > :now)
+ORDER BY o.id
+LIMIT :scan
+"""
+
+
+async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_000_000,
+                    skip_chats: Iterable[int] = ()) -> list[OutboxItem]:
+    """Mark up to `limit` due rows 'sending' and return them oldest first.
+
+    At most `per_chat` rows per chat, none for `skip_chats` (chats whose earlier
+    alerts are still being sent). Rows whose entry, topic or chat is gone are
+    marked dead instead.
+    """
+    items: list[OutboxItem] = []
+    async with db.transaction() as conn:
+        await _bury_orphans(conn)
+        rows = await (await conn.execute(_CLAIM, {
+            "now": now, "skip": json.dumps(sorted(set(skip_chats))),
+            "scan": limit if per_chat >= limit else limit * 4})).fetchall()
+        taken: dict[int, int] = {}
+        for row in rows:
+            if len(items) >= limit:
+                break
+            if taken.get(row["chat_id"], 0) >= per_chat:
+                continue
+            taken[row["chat_id"]] = taken.get(row["chat_id"], 0) + 1
+            items.append(OutboxItem(
+                id=row["id"], alert_key=row["alert_key"], chat_id=row["chat_id"],
+                chat_type=row["chat_type"], chat_language=row["chat_language"],
+                thread_id=row["thread_id"], topic_id=row["topic_id"],
+                topic_title=row["topic_title"], entry_id=row["entry_id"], title=row["title"],
+                summary=row["summary"], link=row["link"], entry_language=row["entry_language"],
+                feed_name=row["feed_name"], terms=tuple(json.loads(row["terms"] or "[]")),
+                attempts=row["attempts"] + 1, created_at=row["created_at"]))
+        if items:
+            await conn.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps([item.id for item in items]),))
+    return items
+
+
+async def _bury_orphans(conn) -> None:
+    """Rows whose match was pruned, topic deleted or chat deactivated can never be sent."""
+    await conn.execute(
+        "UPDATE outbox SET state = 'dead', last_error = 'entry, topic or chat no longer there' "
+        "WHERE state = 'pending' AND (match_id IS NULL "
+        "OR NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = outbox.topic_id) "
+        "OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = outbox.chat_id AND c.active = 1))")
+
+
+async def mark_sent(db: Database, id: int, message_id: int | None, now: float) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+            "WHERE id = ?", (now, message_id, id))
+
+
+async def mark_retry(db: Database, id: int, error: str, next_at: float) -> None:
+    """Back to the queue, due again at `next_at`."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? "
+            "WHERE id = ? AND state IN ('pending', 'sending')", (error, next_at, id))
+
+
+async def release(db: Database, ids: Iterable[int]) -> None:
+    """Claimed rows that were never sent go back to the queue as they were."""
+    ids = list(ids)
+    if not ids:
+        return
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET state = 'pending', attempts = MAX(attempts - 1, 0) "
+            "WHERE state = 'sending' AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),))
+
+
+async def mark_dead(db: Database, id: int, error: str) -> None:
+    """Never to be sent: Telegram refused this message for good."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ?",
+                           (error, id))
+
+
+async def deactivate_chat(db: Database, chat_id: int, reason: str) -> int:
+    """The chat blocked the bot or is gone: stop alerting it; its queued alerts die. Rows killed."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET active = 0, deactivated_reason = ? WHERE id = ?",
+                           (reason, chat_id))
+        cursor = await conn.execute(
+            "UPDATE outbox SET state = 'dead', last_error = ? "
+            "WHERE chat_id = ? AND state IN ('pending', 'sending')", (reason, chat_id))
+        return max(cursor.rowcount, 0)
+
+
+async def requeue_inflight(db: Database) -> int:
+    """At startup: rows left 'sending' by a crash go back to the queue; rows requeued."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+        return max(cursor.rowcount, 0)
+
+
+async def queue_length(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
+    return row[0]
+
+
+async def next_due_at(db: Database) -> float | None:
+    """When the earliest waiting row becomes due, or None if nothing waits."""
+    row = await db.fetchone("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+    return row[0]
+
+
+async def alerts_sent_since(db: Database, t: float) -> int:
+    row = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND sent_at >= ?",
+                            (t,))
+    return row[0]
+
+
+async def prune_outbox(db: Database, before: float) -> int:
+    """Forget finished rows older than `before`; rows removed.
+
+    Sent rows are what makes an alert once-ever; they go only with their
+    entries, after the retention period, when the item can no longer reappear.
+    """
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?", (before,))
+        return max(cursor.rowcount, 0)
