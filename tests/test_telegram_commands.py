@@ -6,7 +6,7 @@ import json
 from bot.model import Subscription, Topic
 from bot.store import chats, topics
 from tests.fakes.bot_api import BOT_USERNAME
-from tests.fakes.telegram_app import USER, running_bot
+from tests.fakes.telegram_app import ADMIN, USER, running_bot
 
 TROOPS = Topic("troops", "Western troops in Ukraine", {"en": "troops AND ukraine"})
 GAS = Topic("gas", "Gas supplies", {"en": "gas"})
@@ -23,16 +23,21 @@ async def test_start_greets_and_lists_commands_and_menus_are_published(tmp_path)
     async with running_bot(tmp_path) as bot:
         text = await bot.ask("/start")
         assert "Hello" in text and "/subscribe" in text and "/addtopic" not in text
+        await bot.until(lambda: len(bot.api.commands) == 4 + 4)  # everyone's + the admin's
         for lang in ("", "en", "fr", "ru"):
             names = [c["command"] for c in bot.api.commands_for(lang)]
             assert names[:3] == ["start", "help", "topics"] and "addtopic" not in names
         assert "Все темы" in json.dumps(bot.api.commands_for("ru"), ensure_ascii=False)
+        admin_menus = [names for (lang, scope), names in bot.api.commands.items()
+                       if json.loads(scope).get("chat_id") == ADMIN]
+        assert len(admin_menus) == 4
+        assert all("addtopic" in [c["command"] for c in menu] for menu in admin_menus)
         assert (await chats.get_chat(bot.db, USER)).language == "en"
 
 
 async def test_admins_see_admin_commands_in_help(tmp_path):
     async with running_bot(tmp_path) as bot:
-        assert "/addtopic" in await bot.ask("/help", chat_id=1001)
+        assert "/addtopic" in await bot.ask("/help", chat_id=ADMIN)
 
 
 async def test_language_changes_the_reply_language(tmp_path):

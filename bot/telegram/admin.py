@@ -4,14 +4,15 @@ goes through: anyone not in `bot.admins` is refused before anything is read or c
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.alerts.outbox import alerts_sent_since, queue_length
 from bot.model import LANGUAGES
 from bot.store import chats, topics
+from bot.store.feeds import list_feeds
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
@@ -137,9 +138,6 @@ async def test_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 @admin_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.alerts.outbox import alerts_sent_since, queue_length
-    from bot.store.feeds import list_feeds
-
     ctx = services(context)
     lang = await language_of(context, update.effective_chat.id)
     hit_rate = t(lang, "stats.unknown")
@@ -147,7 +145,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         rate = (await ctx.translator.stats()).get("hit_rate")
         if rate is not None:
             hit_rate = f"{rate:.0%}"
-    now = ctx.clock() if ctx.clock else time.time()
+    now = ctx.clock()
     await reply(update, context, "stats.text",
                 feeds=len(await list_feeds(ctx.db)),
                 topics=len(await topics.list_topics(ctx.db)),

@@ -2,8 +2,8 @@
 and the command menus in English, French and Russian.
 
 The app wiring builds a BotContext, calls `build_application`, then either
-`run_polling` (post_init publishes the menus) or `start_polling` / `stop_polling`
-below when it runs its own event loop.
+`run_polling`, or `start_polling` / `stop_polling` below (or the same steps by
+hand) when it runs its own event loop; the menus are published once it starts.
 """
 
 from __future__ import annotations
@@ -64,11 +64,17 @@ def build_application(config: Config, context: BotContext) -> Application:
     if config.bot.api_base_url:
         base = config.bot.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_base_url(base))
-    builder = builder.post_init(publish_commands)
     application = builder.build()
     application.bot_data[CONTEXT_KEY] = context
     add_handlers(application)
+    # A job rather than post_init: it runs however the app is started (run_polling,
+    # or initialize/start by a caller that owns the loop), once the job queue starts.
+    application.job_queue.run_once(_publish_job, when=0, name="publish-commands")
     return application
+
+
+async def _publish_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await publish_commands(context.application)
 
 
 def add_handlers(application: Application) -> None:
@@ -126,10 +132,9 @@ async def publish_commands(application: Application) -> None:
 
 
 async def start_polling(application: Application, *, poll_timeout: float = 30.0) -> None:
-    """Initialise, publish the menus, start handlers and long polling (for callers that
-    own the event loop; `run_polling` does all this itself)."""
+    """Initialise, start handlers (and the menu job) and long polling, for callers that
+    own the event loop; `run_polling` does all this itself."""
     await application.initialize()
-    await publish_commands(application)
     await application.start()
     await application.updater.start_polling(
         poll_interval=0.0, timeout=timedelta(seconds=poll_timeout),

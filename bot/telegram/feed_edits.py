@@ -40,7 +40,9 @@ async def vet_url(url: str, polling: PollingConfig) -> None:
 
 async def add_checked_feed(db: Database, polling: PollingConfig, url: str, language: str,
                            name: str = ""):
-    """The new Feed; FeedRefused for a bad address, feeds.FeedExists if already followed."""
+    """The new Feed; feeds.FeedExists if already followed, else FeedRefused for a bad address."""
+    if await feeds.get_feed_by_url(db, url) is not None:
+        raise feeds.FeedExists(f"already following {url}")
     await vet_url(url, polling)
     return await feeds.add_feed(db, url, language, name, origin="chat")
 
