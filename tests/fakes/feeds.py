@@ -72,8 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
         extra = list(route.headers)
         if route.validators:
             extra += [("ETag", route.etag), ("Last-Modified", route.last_modified_header)]
-            if (self.headers.get("If-None-Match") == route.etag
-                    or self.headers.get("If-Modified-Since") == route.last_modified_header):
+            # As RFC 9110 says: If-None-Match, when sent, decides alone.
+            if ("If-None-Match" in self.headers
+                    and self.headers["If-None-Match"] == route.etag
+                    or "If-None-Match" not in self.headers
+                    and self.headers.get("If-Modified-Since") == route.last_modified_header):
                 return self._send(304, b"", None, extra)
         body = route.body
         if route.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
@@ -150,7 +153,11 @@ class FeedServer:
         return self.url(path)
 
     def change(self, path: str, **fields) -> None:
-        self._server.routes[path] = replace(self._server.routes[path], **fields)
+        """Alter a route; a new body also gets a later Last-Modified, as on a real site."""
+        old = self._server.routes[path]
+        if "body" in fields and "last_modified" not in fields:
+            fields["last_modified"] = old.last_modified + 60
+        self._server.routes[path] = replace(old, **fields)
 
     def route(self, path: str) -> Route:
         return self._server.routes[path]

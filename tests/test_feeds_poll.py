@@ -1,0 +1,267 @@
+"""The poll cycle end to end: a local feed server, a real SQLite file, the FeedPoller."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config import FeedConfig, PollingConfig, StorageConfig
+from bot.feeds.fetch import AddressGuard
+from bot.feeds.poll import FeedPoller
+from bot.store import feeds as feed_store
+from bot.store.db import Database
+from fakes.feeds import CORPUS, FeedServer, append_item, fixture, refused_url
+
+T0 = datetime(2024, 11, 25, 12, tzinfo=UTC).timestamp()
+POLLING = PollingConfig(interval=0.2, timeout=1.0, max_bytes=20_000, concurrency=16,
+                        allow_private_addresses=True)
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(),
+                                  reason=f"feed corpus not found at {CORPUS}")
+
+
+@pytest.fixture
+def server():
+    with FeedServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()
+
+
+class Alerts:
+    """Records what the poller hands on, as the matcher would receive it."""
+
+    def __init__(self) -> None:
+        self.new: list[tuple[str, list]] = []
+        self.health: list[tuple[str, str]] = []
+
+    async def on_new_entries(self, feed, entries) -> None:
+        self.new.append((feed.url, entries))
+
+    async def on_feed_health(self, feed, report) -> None:
+        self.health.append((feed.url, report.state))
+
+    @property
+    def titles(self) -> list[str]:
+        return [stored.entry.title for _, entries in self.new for stored in entries]
+
+
+@pytest.fixture
+async def poller(db):
+    alerts = Alerts()
+    async with FeedPoller(db, POLLING, on_new_entries=alerts.on_new_entries,
+                          on_feed_health=alerts.on_feed_health) as running:
+        running.alerts = alerts
+        yield running
+
+
+async def follow(db, *urls_and_languages):
+    await feed_store.sync_config_feeds(
+        db, [FeedConfig(url=url, language=language) for url, language in urls_and_languages],
+        now=T0)
+
+
+async def stored_titles(db, url):
+    rows = await db.fetchall(
+        "SELECT e.title, e.link, e.language FROM entries e JOIN feeds f ON f.id = e.feed_id "
+        "WHERE f.url = ? ORDER BY e.id", (url,))
+    return [tuple(row) for row in rows]
+
+
+async def test_first_poll_records_without_alerting(db, server, poller):
+    url = server.add("/monde.xml", fixture("fr-monde.xml"))
+    await follow(db, (url, "fr"))
+    report = await poller.poll_once(T0)
+    assert (report.parsed_feeds, report.new_entries, poller.alerts.new) == (1, 0, [])
+    assert len(await stored_titles(db, url)) == 3
+    feed = await feed_store.get_feed_by_url(db, url)
+    health = await feed_store.get_health(db, feed.id)
+    assert (health.entries_seen, health.last_success_at, health.last_error) == (3, T0, None)
+
+
+async def test_second_poll_gets_304_and_parses_nothing_then_an_appended_item_is_new(
+        db, server, poller):
+    body = fixture("fr-monde.xml")
+    url = server.add("/monde.xml", body)
+    await follow(db, (url, "fr"))
+    await poller.poll_once(T0)
+    second = await poller.poll_once(T0 + 10)
+    assert (second.polled, second.not_modified, second.parsed_feeds) == (1, 1, 0)
+    assert server.requests_to("/monde.xml")[1]["If-None-Match"] == server.route("/monde.xml").etag
+
+    server.change("/monde.xml", body=append_item(body, "Kiev reçoit des ATACMS",
+                                                 "https://www.lemonde.fr/a/atacms.html?utm_source=x"))
+    third = await poller.poll_once(T0 + 20)
+    assert (third.parsed_feeds, third.new_entries) == (1, 1)
+    [(feed_url, [stored])] = poller.alerts.new
+    assert feed_url == url
+    assert (stored.entry.title, stored.entry.link, stored.entry.language) == (
+        "Kiev reçoit des ATACMS", "https://www.lemonde.fr/a/atacms.html", "fr")
+    assert stored.id > 0
+
+
+@needs_corpus
+async def test_real_feeds_served_locally_parse_with_right_titles_links_languages(
+        db, server, poller):
+    cases = {
+        "fr/lemonde-une-2017-03-09.xml": ("fr", 21, "Comment Fillon a durci son discours "
+                                          "depuis les révélations du « Canard »"),
+        "en/bbc-news-home-2021-10-18.xml": ("en", 69, "Sir David Amess: MP murder suspect "
+                                            "held under Terrorism Act"),
+        "ru/lenta-news-2021-10-03.xml": ("ru", 200, "Стали известны подробности убийства "
+                                         "с мумификацией в Одинцове"),
+        "ru/pravda-com-ua-ru-2020-09-29-cp1251.xml": (
+            "ru", 20, 'День сердца: инфаркты и инсульты значительно "помолодели"'),
+    }
+    poller.polling = PollingConfig(interval=0.2, timeout=2.0, max_bytes=2_000_000,
+                                   allow_private_addresses=True)
+    urls = {}
+    for name, (language, _, _) in cases.items():
+        urls[name] = server.add("/" + name, (CORPUS / "feeds" / name).read_bytes(),
+                                content_type="application/rss+xml", gzip=True)
+        await follow(db, (urls[name], language))
+    first = await poller.poll_once(T0)
+    assert first.parsed_feeds == 4 and first.failed == 0
+    for name, (language, count, title) in cases.items():
+        rows = await stored_titles(db, urls[name])
+        assert len(rows) == count
+        assert rows[0][0] == title
+        assert all(lang == language and link.startswith("http") for _, link, lang in rows)
+
+    second = await poller.poll_once(T0 + 10)
+    assert (second.not_modified, second.parsed_feeds) == (4, 0)
+
+    lenta = "ru/lenta-news-2021-10-03.xml"
+    server.change("/" + lenta, body=append_item(server.route("/" + lenta).body,
+                                                "Новая статья", "https://lenta.ru/news/new/"))
+    third = await poller.poll_once(T0 + 20)
+    assert (third.parsed_feeds, third.not_modified, third.new_entries) == (1, 3, 1)
+    assert poller.alerts.titles == ["Новая статья"]
+
+
+async def test_every_fault_leaves_a_health_error_and_backs_off_and_a_healthy_feed_is_fine(
+        db, server, poller):
+    monde = fixture("fr-monde.xml")
+    cp1251 = fixture("ru-cp1251.xml")
+    healthy = server.add("/ok.xml", fixture("en-bbc.atom.xml"))
+    faults = {
+        server.add("/404", status=404): "HTTP 404 Not Found",
+        server.add("/500", status=500): "HTTP 500 Internal Server Error",
+        server.add("/hang", monde, hang=3.0): "timed out after 1s",
+        server.add("/drip", monde, drip=0.01): "timed out after 1s",
+        server.add("/big", b"<rss>" + b" " * 30_000): "response larger than 20000 bytes",
+        server.add("/html", fixture("page.html"), content_type="text/html; charset=utf-8"):
+            "not a feed (text/html)",
+        server.add("/cut", monde[:509]): "truncated XML (<unknown>:10:99: no element found)",
+        server.add("/loop", redirect="/loop"): "too many redirects",
+        server.add("/private", redirect="http://10.0.0.1/rss"): "refused: private address 10.0.0.1",
+        refused_url(): "connection refused",
+    }
+    # Odd encodings are not faults: declared only in the header, or declared wrongly.
+    no_decl = server.add("/nodecl", cp1251.replace(b' encoding="windows-1251"', b""),
+                         content_type="text/xml; charset=windows-1251")
+    wrong_decl = server.add("/wrongdecl", cp1251.replace(b"windows-1251", b"utf-8"),
+                            content_type="application/rss+xml")
+    await follow(db, (healthy, "en"), (no_decl, "ru"), (wrong_decl, "ru"),
+                 *[(url, "fr") for url in faults])
+    poller.guard = AddressGuard(exempt=(ipaddress.ip_network("127.0.0.0/8"),))
+
+    report = await poller.poll_once(T0)
+
+    assert report.outcome(healthy).parsed == 3 and report.outcome(healthy).error is None
+    assert report.outcome(no_decl).parsed == 2
+    assert report.outcome(wrong_decl).parsed == 2
+    rows = await stored_titles(db, no_decl)
+    assert rows[1][0] == "Войска НАТО на Украине: позиция Франции"
+    assert report.failed == len(faults)
+    for url, error in faults.items():
+        feed = await feed_store.get_feed_by_url(db, url)
+        health = await feed_store.get_health(db, feed.id)
+        assert health.last_error == error, url
+        assert "\n" not in health.last_error
+        assert health.consecutive_failures == 1 and health.failing_since == T0
+        assert health.next_poll_at >= T0 + 2 * POLLING.interval * 0.9  # backed off
+    ok = await feed_store.get_health(db, (await feed_store.get_feed_by_url(db, healthy)).id)
+    assert ok.last_error is None and ok.next_poll_at <= T0 + POLLING.interval * 1.1
+
+
+async def test_same_link_in_two_feeds_is_one_new_entry(db, server, poller):
+    a = server.add("/a.xml", fixture("fr-monde.xml"))
+    b = server.add("/b.xml", fixture("ru-cp1251.xml"), content_type="application/rss+xml")
+    await follow(db, (a, "fr"), (b, "ru"))
+    await poller.poll_once(T0)
+    shared = "https://www.reuters.com/world/oreshnik-2024-11-21/"
+    server.change("/a.xml", body=append_item(fixture("fr-monde.xml"), "Orechnik", shared,
+                                             guid="a-1"))
+    server.change("/b.xml", body=append_item(
+        fixture("ru-cp1251.xml"), "Oreshnik", shared + "?utm_source=rss", guid="b-1"))
+    report = await poller.poll_once(T0 + 10)
+    assert report.parsed_feeds == 2 and report.new_entries == 1
+    assert len(poller.alerts.new) == 1
+    count = await db.fetchone("SELECT COUNT(*) FROM entries WHERE alert_key = ?", (shared,))
+    assert count[0] == 2  # stored for both feeds, alerted once
+
+
+async def test_a_feed_failing_for_a_day_is_reported_once_and_again_on_recovery(
+        db, server, poller):
+    url = server.add("/flaky.xml", status=503)
+    await follow(db, (url, "en"))
+    await poller.poll_once(T0)
+    await poller.poll_once(T0 + 12 * 3600)
+    assert poller.alerts.health == []
+    await poller.poll_once(T0 + 25 * 3600)
+    await poller.poll_once(T0 + 32 * 3600)
+    assert poller.alerts.health == [(url, "failing")]
+    server.change("/flaky.xml", status=200, body=fixture("en-bbc.atom.xml"))
+    await poller.poll_once(T0 + 40 * 3600)
+    await poller.poll_once(T0 + 41 * 3600)
+    assert poller.alerts.health == [(url, "failing"), (url, "recovered")]
+    health = await feed_store.get_health(db, (await feed_store.get_feed_by_url(db, url)).id)
+    assert health.consecutive_failures == 0 and health.failing_since is None
+
+
+async def test_the_loop_keeps_healthy_feeds_on_schedule_while_one_hangs(db, server):
+    fast = server.add("/fast.xml", fixture("en-bbc.atom.xml"))
+    stuck = server.add("/stuck.xml", fixture("fr-monde.xml"), hang=5.0)
+    await follow(db, (fast, "en"), (stuck, "fr"))
+    stop = asyncio.Event()
+    async with FeedPoller(db, POLLING) as poller:
+        task = asyncio.create_task(poller.run(stop))
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert server.hits("/fast.xml") >= 4  # every ~0.2 s, not blocked by the hanging feed
+    assert server.hits("/stuck.xml") <= 2  # timed out at 1 s, then backed off
+    health = await feed_store.get_health(db, (await feed_store.get_feed_by_url(db, stuck)).id)
+    assert health.last_error == "timed out after 1s"
+
+
+async def test_retention_limits_what_is_new_and_what_is_kept(db, server):
+    url = server.add("/monde.xml", fixture("fr-monde.xml"))
+    await follow(db, (url, "fr"))
+    storage = StorageConfig(retention=2 * 86400.0)
+    alerts = Alerts()
+    async with FeedPoller(db, POLLING, storage, on_new_entries=alerts.on_new_entries) as poller:
+        await poller.poll_once(T0)
+        fresh_and_stale = append_item(fixture("fr-monde.xml"), "Hier", "https://a.example/1")
+        fresh_and_stale = fresh_and_stale.replace(
+            b"<description>Hier</description>",
+            b"<description>Hier</description><pubDate>Sun, 01 Sep 2024 10:00:00 GMT</pubDate>")
+        server.change("/monde.xml", body=fresh_and_stale)
+        report = await poller.poll_once(T0 + 10)
+        assert report.parsed_feeds == 1 and report.new_entries == 0  # published long ago
+        assert len(await stored_titles(db, url)) == 4
+        server.change("/monde.xml", body=fixture("ru-cp1251.xml"))
+        await poller.poll_once(T0 + 86400)
+        pruned = await poller.prune(T0 + 3 * 86400)
+    assert pruned == 4  # the French items no longer in the feed; the Russian ones stay
+    assert [t for t, _, _ in await stored_titles(db, url)] == [
+        "Удар по Днепру: Путин назвал новую ракету «Орешник»",
+        "Войска НАТО на Украине: позиция Франции"]
