@@ -211,3 +211,10 @@ async def test_stats_counts_everything(tmp_path):
                      "Alerts sent in the last 24 h: 0", "Alerts waiting to be sent: 0",
                      "Translation cache hit rate: 50%"):
             assert line in reply
+
+
+async def test_changing_a_config_topic_warns_that_the_file_wins_at_restart(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await topics.sync_config_topics(bot.db, [TROOPS])
+        reply = await bot.ask("/setquery troops en soldiers", chat_id=ADMIN)
+        assert "comes from the config file" in reply

@@ -1,6 +1,7 @@
 """Commands for everyone, end to end: python-telegram-bot long-polls the fake Bot API,
 users' messages are injected, and what the bot answers and stores is checked."""
 
+import asyncio
 import json
 
 from bot.model import Subscription, Topic
@@ -168,3 +169,33 @@ async def test_recent_lists_the_last_matches(tmp_path):
         assert "Des troupes 3" in text and "Des troupes 2" in text and "troupes 1" not in text
         assert "Le Monde [fr]" in text and "http://lemonde.test/3" in text
         assert "No matches for gas" in await bot.ask("/recent gas")
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_subscriptions(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await with_topics(bot)
+        await chats.ensure_chat(bot.db, -55, "group", "Desk", "fr")
+        await chats.subscribe(bot.db, -55, "troops")
+        bot.api._push("message", {"message_id": 9, "date": 0, "migrate_to_chat_id": GROUP,
+                                  "chat": {"id": -55, "type": "group", "title": "Desk"},
+                                  "from": {"id": MEMBER, "is_bot": False, "first_name": "M"}})
+
+        async def moved():
+            return await chats.subscriptions(bot.db, GROUP)
+
+        for _ in range(200):
+            if await moved():
+                break
+            await asyncio.sleep(0.01)
+        assert await moved() == [Subscription(GROUP, "troops")]
+        assert (await chats.get_chat(bot.db, GROUP)).language == "fr"
+
+
+async def test_an_unexpected_failure_is_answered_with_one_line(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        async def broken() -> None:
+            raise RuntimeError("matcher reload failed")
+
+        bot.context.on_topics_changed = broken
+        reply = await bot.ask("/addtopic gas Gas\nen: gas", chat_id=ADMIN)
+        assert reply == "Sorry, something went wrong. Please try again later."

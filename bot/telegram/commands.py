@@ -281,4 +281,9 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A group that became a supergroup keeps its language and subscriptions."""
     message = update.effective_message
-    await chats.migrate_chat(services(context).db, message.chat.id, message.migrate_to_chat_id)
+    # Telegram posts the news in both chats; whichever arrives first moves the row.
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    else:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    await chats.migrate_chat(services(context).db, old, new)
