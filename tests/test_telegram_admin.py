@@ -61,7 +61,8 @@ async def test_addtopic_stores_the_topic_and_fills_left_out_languages(tmp_path):
         assert "ru: войска AND украина (translated from en)" in reply
         assert await topics.get_topic(bot.db, "troops") == Topic(
             "troops", "Western troops in Ukraine",
-            {"en": "troops AND ukraine", "fr": "troupes AND ukraine", "ru": "войска AND украина"})
+            {"en": "troops AND ukraine", "fr": "troupes AND ukraine",
+             "ru": "войска AND украина"})
         assert bot.changes == ["topics"]
         assert "already exists" in await bot.ask("/addtopic troops Again\nen: x", chat_id=ADMIN)
 

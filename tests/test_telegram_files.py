@@ -13,7 +13,8 @@ from bot.telegram.topics_file import write_topics_toml
 
 
 def test_opml_round_trips_urls_titles_and_languages():
-    feeds = [OpmlOutline("https://www.lemonde.fr/rss/une.xml?a=1&b=2", "Le Monde · À la une", "fr"),
+    feeds = [OpmlOutline("https://www.lemonde.fr/rss/une.xml?a=1&b=2", "Le Monde · À la une",
+                         "fr"),
              OpmlOutline("https://tass.ru/rss/v2.xml", 'ТАСС "лента"', "ru")]
     read = read_opml(write_opml(feeds))
     assert [(f.url, f.title, f.language) for f in read] == [
@@ -22,7 +23,8 @@ def test_opml_round_trips_urls_titles_and_languages():
 
 def test_opml_reads_nested_outlines_once_each():
     data = b"""<?xml version="1.0"?><opml version="1.0"><head/><body>
-      <outline text="News"><outline text="BBC" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+      <outline text="News">
+      <outline text="BBC" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
       <outline text="BBC again" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/></outline>
       <outline text="no url"/></body></opml>"""
     assert [f.title for f in read_opml(data)] == ["BBC"]
@@ -47,11 +49,10 @@ def test_non_opml_is_refused_with_a_reason(data):
 
 
 def test_topics_toml_reads_back_as_config_topics():
-    topics = [Topic("troops", 'Troops "west" \\ Ukraine', {"en": '"storm shadow" OR troops',
-                                                           "ru": "войска AND украина"})]
+    queries = {"en": '"storm shadow" OR troops', "ru": "войска AND украина"}
+    topics = [Topic("troops", 'Troops "west" \\ Ukraine', queries)]
     data = tomllib.loads(write_topics_toml(topics).decode())
-    assert data["topics"] == [{"name": "troops", "title": 'Troops "west" \\ Ukraine',
-                               "en": '"storm shadow" OR troops', "ru": "войска AND украина"}]
+    assert data["topics"] == [{"name": "troops", "title": 'Troops "west" \\ Ukraine', **queries}]
 
 
 def _fields(text: str) -> set[str]:

@@ -66,7 +66,8 @@ async def subscribe(db: Database, chat_id: int, topic: str, thread_id: int | Non
     """
     now = time.time() if now is None else now
     async with db.transaction() as conn:
-        row = await (await conn.execute("SELECT id FROM topics WHERE name = ?", (topic,))).fetchone()
+        cursor = await conn.execute("SELECT id FROM topics WHERE name = ?", (topic,))
+        row = await cursor.fetchone()
         if row is None:
             raise UnknownTopic(topic)
         cursor = await conn.execute(
@@ -86,7 +87,8 @@ class SubscribeOutcome:
 
 
 async def subscribe_many(db: Database, chat_id: int, names: list[str],
-                         thread_id: int | None = None, now: float | None = None) -> SubscribeOutcome:
+                         thread_id: int | None = None,
+                         now: float | None = None) -> SubscribeOutcome:
     """Subscribe to each known topic; unknown names are reported, not fatal to the rest."""
     outcome = SubscribeOutcome()
     for name in dict.fromkeys(names):

@@ -31,7 +31,8 @@ async def may_manage_chat(bot: Bot, update: Update) -> bool:
     if chat.type == ChatType.PRIVATE:
         return True
     message = update.message
-    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+    sender = message.sender_chat if message is not None else None
+    if sender is not None and sender.id == chat.id:
         return True  # an anonymous admin posts as the group itself
     user = update.effective_user
     if user is None:

@@ -105,7 +105,8 @@ def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
         if len(buttons) < TOPIC_BUTTONS_MAX and topic.name in ids:
             action = "unsub" if on else "sub"
             label = f"✅ {topic.name}" if on else f"➕ {topic.name}"
-            buttons.append([InlineKeyboardButton(label, callback_data=f"{action}:{ids[topic.name]}")])
+            data = f"{action}:{ids[topic.name]}"
+            buttons.append([InlineKeyboardButton(label, callback_data=data)])
     lines.append(t(lang, "topics.hint"))
     text = "\n".join(lines)
     if len(text) > MessageLimit.MAX_TEXT_LENGTH:

@@ -39,8 +39,9 @@ def read_opml(data: bytes) -> list[OpmlFeed]:
         url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
         if url and url not in seen:
             seen.add(url)
-            feeds.append(OpmlFeed(url=url, title=(attrs.get("title") or attrs.get("text") or "").strip(),
-                                  language=(attrs.get("language") or "").strip().lower()))
+            title = (attrs.get("title") or attrs.get("text") or "").strip()
+            language = (attrs.get("language") or "").strip().lower()
+            feeds.append(OpmlFeed(url=url, title=title, language=language))
 
     parser = expat.ParserCreate()
     parser.StartDoctypeDeclHandler = refuse_doctype
