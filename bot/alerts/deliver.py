@@ -93,7 +93,8 @@ class Deliverer:
         self._workers: dict[int, asyncio.Task] = {}
         self._sending: set[int] = set()
         self._chat_ready: dict[int, float] = {}  # monotonic time a chat may get its next message
-        self._next_slot = 0.0  # monotonic time of the next overall send slot
+        self._last_send = 0.0  # monotonic time of the latest send, for the overall pace
+        self._gate = asyncio.Lock()
         self._paused_until = 0.0  # flood control for everyone
         self._in_flight = asyncio.Semaphore(self.pacing.max_in_flight)
         self._translations: OrderedDict[tuple, asyncio.Task] = OrderedDict()
@@ -274,22 +275,26 @@ class Deliverer:
         return self.pacing.group_interval if _is_group(item) else self.pacing.chat_interval
 
     async def _wait_turn(self, item: OutboxItem) -> None:
-        """Sleep until this chat may get a message and an overall slot is free, then take both."""
-        interval = self._interval(item)
+        """Sleep until this chat may get a message and the overall pace allows one, then go."""
         while True:
             now = time.monotonic()
             ready = max(self._chat_ready.get(item.chat_id, 0.0), self._paused_until)
             if ready > now:
                 await asyncio.sleep(ready - now)
                 continue
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1.0 / self.pacing.per_second
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            now = time.monotonic()
-            if self._paused_until > now or self._chat_ready.get(item.chat_id, 0.0) > now:
-                continue  # flood control arrived while we waited for the slot
-            self._chat_ready[item.chat_id] = now + interval
+            # One gate, in arrival order, spacing actual sends: a task that wakes late
+            # must not let the next ones catch up in a burst Telegram would count.
+            async with self._gate:
+                due = self._last_send + 1.0 / self.pacing.per_second
+                if due > time.monotonic():
+                    await asyncio.sleep(due - time.monotonic())
+                now = time.monotonic()
+                if self._paused_until > now or self._chat_ready.get(item.chat_id, 0.0) > now:
+                    continue  # flood control arrived while we queued
+                # Sleep overshoots by a millisecond or so; count from the planned time so
+                # that does not add up, but never catch up by more than a few milliseconds.
+                self._last_send = max(due, now - 0.005)
+            self._chat_ready[item.chat_id] = now + self._interval(item)
             return
 
     # ---- rendering
