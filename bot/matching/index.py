@@ -16,15 +16,19 @@ owner swaps in the new one.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 
 from bot.matching.query import And, Node, Not, Or, Query, QueryError, Term, parse_query, positive_terms
-from bot.matching.text import EntryTokens, stem_words, tokenize_entry
+from bot.matching.text import COMMON_WORDS, EntryTokens, stem_words, tokenize_entry
 
 Test = Callable[[EntryTokens], bool]
+
+PREFIX_KEY_LENGTH = 5
 
 
 @dataclass(frozen=True)
@@ -55,29 +59,45 @@ class TopicQueryError(QueryError):
 # ---------------------------------------------------------------- term tests
 
 
-def _has_phrase(sequence: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    first, length = phrase[0], len(phrase)
-    start = -1
+def _has_phrase(sequence: tuple[str, ...], phrase: tuple[str, ...], pivot: int) -> bool:
+    """Whether phrase occurs in sequence; the scan jumps between occurrences of
+    phrase[pivot], its rarest-looking word, not of a "de" or "the"."""
+    anchor, length = phrase[pivot], len(phrase)
+    found = pivot - 1
     try:
         while True:
-            start = sequence.index(first, start + 1)
-            if sequence[start : start + length] == phrase:
+            found = sequence.index(anchor, found + 1)
+            start = found - pivot
+            if start >= 0 and sequence[start : start + length] == phrase:
                 return True
     except ValueError:
         return False
 
 
 def _term_test(term: Term, language: str) -> Test:
-    if term.prefix:
-        prefix = term.words[0]
-        return lambda entry: any(word.startswith(prefix) for word in entry.words)
-    stems = tuple(stem_words(term.words, language))
+    return _word_test(term.words, term.prefix, language)
+
+
+# Topics share many terms, so one test closure per distinct term is built and
+# shared: this is most of what keeps compiling 10,000 topics fast.
+@lru_cache(maxsize=65536)
+def _word_test(words: tuple[str, ...], prefix: bool, language: str) -> Test:
+    if prefix:
+        start = words[0]
+        return lambda entry: entry.has_prefix(start)
+    stems = _stems(words, language)
     if len(stems) == 1:
         stem = stems[0]
         return lambda entry: stem in entry.stems
     distinct = frozenset(stems)
+    pivot = _rarest(words, language)
     # The set test rejects most entries before the positional scan.
-    return lambda entry: distinct <= entry.stems and _has_phrase(entry.sequence, stems)
+    return lambda entry: distinct <= entry.stems and _has_phrase(entry.sequence, stems, pivot)
+
+
+@lru_cache(maxsize=65536)
+def _stems(words: tuple[str, ...], language: str) -> tuple[str, ...]:
+    return tuple(stem_words(words, language))
 
 
 def _node_test(node: Node, language: str) -> Test:
@@ -100,15 +120,33 @@ def _node_test(node: Node, language: str) -> Test:
 class _Anchors:
     stems: frozenset[str]
     prefixes: frozenset[str]
-
-    @property
-    def cost(self) -> float:
-        # Fewer anchors and longer ones mean fewer candidates: long words are rarer.
-        # A prefix is dearer than a word of the same length: it covers many words.
-        return sum(1 + 4 / len(stem) for stem in self.stems) + sum(2 + 8 / len(p) for p in self.prefixes)
+    cost: float  # a guess at how many entries contain one of them; lower is better
 
     def __or__(self, other: _Anchors) -> _Anchors:
-        return _Anchors(self.stems | other.stems, self.prefixes | other.prefixes)
+        return _Anchors(self.stems | other.stems, self.prefixes | other.prefixes, self.cost + other.cost)
+
+
+def _word_cost(word: str, language: str) -> float:
+    # Without document frequencies, length is the usual proxy for rarity (as in
+    # Lucene Monitor's default term weighting); function words are the worst.
+    return 50.0 if word in COMMON_WORDS[language] else 1 + 4 / len(word)
+
+
+def _rarest(words: tuple[str, ...], language: str) -> int:
+    """Index of the word least likely to be in an entry."""
+    return min(range(len(words)), key=lambda index: _word_cost(words[index], language))
+
+
+def _term_anchors(term: Term, language: str) -> _Anchors:
+    if term.prefix:
+        # A prefix covers many words: dearer than a word of the same length. It is
+        # filed under at most its first PREFIX_KEY_LENGTH letters, so that an entry
+        # needs to cut its words at only a few lengths to look prefixes up.
+        prefix = term.words[0]
+        return _Anchors(frozenset(), frozenset({prefix[:PREFIX_KEY_LENGTH]}), 2 + 8 / len(prefix))
+    # A phrase can only occur where its rarest-looking word does.
+    index = _rarest(term.words, language)
+    return _Anchors(frozenset({_stems(term.words, language)[index]}), frozenset(), _word_cost(term.words[index], language))
 
 
 def _anchors(node: Node, language: str, negated: bool = False) -> _Anchors | None:
@@ -117,10 +155,7 @@ def _anchors(node: Node, language: str, negated: bool = False) -> _Anchors | Non
     if isinstance(node, Term):
         if negated:
             return None
-        if node.prefix:
-            return _Anchors(frozenset(), frozenset(node.words))
-        stems = stem_words(node.words, language)
-        return _Anchors(frozenset({max(stems, key=len)}), frozenset())
+        return _term_anchors(node, language)
     if isinstance(node, Not):
         return _anchors(node.operand, language, not negated)
     found = [_anchors(operand, language, negated) for operand in node.operands]
@@ -139,21 +174,43 @@ class _CompiledQuery:
     language: str
     source: str
     test: Test
-    reported: tuple[tuple[str, Test], ...]  # positive terms: (display, test)
     anchors: _Anchors
+    # The answer when every positive term is required (no OR): computed once,
+    # since then a match always has all of them. Otherwise None, and `reported`
+    # lists the positive terms to check: (display, test).
+    fixed: TopicMatch | None
+    reported: tuple[tuple[str, Test], ...]
 
-    def matched_terms(self, entry: EntryTokens) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(display for display, test in self.reported if test(entry)))
+    def matched(self, entry: EntryTokens) -> TopicMatch:
+        """The match for an entry that passed `test`."""
+        if self.fixed is not None:
+            return self.fixed
+        return TopicMatch(self.topic, tuple(dict.fromkeys(display for display, test in self.reported if test(entry))))
+
+
+def _required_terms(node: Node) -> frozenset[Term]:
+    """Terms every matching entry contains."""
+    if isinstance(node, Term):
+        return frozenset({node})
+    if isinstance(node, And):
+        return frozenset().union(*map(_required_terms, node.operands))
+    if isinstance(node, Or):
+        return frozenset.intersection(*map(_required_terms, node.operands))
+    return frozenset()
 
 
 def _compile_query(topic: str, query: Query) -> _CompiledQuery:
-    anchors = _anchors(query.root, query.language)
+    language = query.language
+    anchors = _anchors(query.root, language)
     if anchors is None:  # parse_query refuses these; kept as a guard for hand-built ASTs
-        raise TopicQueryError(topic, query.language, QueryError("query needs a term that must be present", 0))
-    reported = tuple(
-        (term.display, _term_test(term, query.language)) for term in dict.fromkeys(positive_terms(query.root))
-    )
-    return _CompiledQuery(topic, query.language, query.text, _node_test(query.root, query.language), reported, anchors)
+        raise TopicQueryError(topic, language, QueryError("query needs a term that must be present", 0))
+    positive = tuple(dict.fromkeys(positive_terms(query.root)))
+    test = _node_test(query.root, language)
+    if _required_terms(query.root).issuperset(positive):
+        fixed = TopicMatch(topic, tuple(dict.fromkeys(term.display for term in positive)))
+        return _CompiledQuery(topic, language, query.text, test, anchors, fixed, ())
+    reported = tuple((term.display, _term_test(term, language)) for term in positive)
+    return _CompiledQuery(topic, language, query.text, test, anchors, None, reported)
 
 
 def compile_query(topic: str, language: str, text: str) -> _CompiledQuery:
@@ -195,8 +252,8 @@ class TopicIndex:
         self._topics = topics  # topic -> language -> compiled query
         self._stems = stems  # language -> anchor stem -> queries
         self._prefixes = prefixes  # language -> anchor prefix -> queries
-        # An entry's words are cut at each length some anchor prefix has, then
-        # looked up; there are few distinct lengths.
+        # An entry's words are cut at each length some anchor prefix key has, then
+        # looked up: at most PREFIX_KEY_LENGTH - 1 lengths.
         self._prefix_lengths = {
             language: tuple(sorted({len(prefix) for prefix in postings})) for language, postings in prefixes.items()
         }
@@ -223,6 +280,15 @@ class TopicIndex:
 
     def match_tokens(self, entry: EntryTokens) -> list[TopicMatch]:
         """As `match`, for an entry already analysed by text.tokenize_entry."""
+        matches = [compiled.matched(entry) for compiled in self._candidates(entry) if compiled.test(entry)]
+        matches.sort(key=lambda match: match.topic)
+        return matches
+
+    def candidate_count(self, entry: EntryTokens) -> int:
+        """How many queries the entry's anchors select for evaluation (for benchmarks)."""
+        return len(self._candidates(entry))
+
+    def _candidates(self, entry: EntryTokens) -> set[_CompiledQuery]:
         candidates: set[_CompiledQuery] = set()
         stems = self._stems.get(entry.language)
         if stems:
@@ -230,15 +296,10 @@ class TopicIndex:
                 candidates.update(stems[stem])
         prefixes = self._prefixes.get(entry.language)
         if prefixes:
-            words = entry.words
             for length in self._prefix_lengths[entry.language]:
-                for prefix in prefixes.keys() & {word[:length] for word in words}:
+                for prefix in prefixes.keys() & entry.word_starts(length):
                     candidates.update(prefixes[prefix])
-        matches = [
-            TopicMatch(compiled.topic, compiled.matched_terms(entry)) for compiled in candidates if compiled.test(entry)
-        ]
-        matches.sort(key=lambda match: match.topic)
-        return matches
+        return candidates
 
     # -- editing
 
@@ -308,12 +369,27 @@ def compile_topics(queries: Iterable[TopicQuery]) -> TopicIndex:
     """
     compiled: list[_CompiledQuery] = []
     seen: set[tuple[str, str]] = set()
-    for item in queries:
-        if (item.topic, item.language) in seen:
-            raise ValueError(f"topic {item.topic!r} has two {item.language} queries")
-        seen.add((item.topic, item.language))
-        compiled.append(compile_query(item.topic, item.language, item.query))
-    return EMPTY_INDEX._edited(remove=[], add=compiled)
+    with _collector_paused():
+        for item in queries:
+            if (item.topic, item.language) in seen:
+                raise ValueError(f"topic {item.topic!r} has two {item.language} queries")
+            seen.add((item.topic, item.language))
+            compiled.append(compile_query(item.topic, item.language, item.query))
+        return EMPTY_INDEX._edited(remove=[], add=compiled)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Compiling allocates hundreds of thousands of long-lived, acyclic objects; the
+    cyclic garbage collector would rescan them over and over (nearly half of the
+    compile time at 10,000 topics) and find nothing to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 EMPTY_INDEX = TopicIndex({}, {}, {})

@@ -7,7 +7,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import Stemmer
 
@@ -115,6 +115,29 @@ def stem_words(words: Iterable[str], language: str) -> list[str]:
     return [cache[word] if word in cache else _stem_missing(word, language) for word in words]
 
 
+# The most frequent function words, normalised. Matching never ignores them (a
+# phrase like "l ukraine" needs its "l"); the index only avoids filing a query
+# under one of them, since nearly every entry contains it.
+COMMON_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "a an and or of to in on at for with by from as is are was were be been being it its this that these "
+        "those he she they we you i his her their our not no but if than then so do does did has have had will "
+        "would can could should may might about after before over under into out up down more most new says "
+        "said also just all any some who what when where which why how one two s t".split()
+    ),
+    "fr": frozenset(
+        "le la les l un une des de du d et ou a au aux en dans sur sous par pour avec sans ce cet cette ces il "
+        "elle ils elles on nous vous je se sa son ses leur leurs qui que qu quoi dont est sont etait ete etre "
+        "avoir ont fait faire plus moins pas ne n y s c tout tous toute toutes comme mais donc car si apres "
+        "avant entre selon depuis contre vers chez deux".split()
+    ),
+    "ru": frozenset(
+        "и в во на с со к ко по за из от до о об для не ни но а или что как это так же ли бы у при про через "
+        "над под без его ее их он она они мы вы я то все всех был была были быть будет есть уже еще только "
+        "также после более года год".split()
+    ),
+}
+
 # Separates title from summary in EntryTokens.sequence, so a phrase cannot run
 # from the end of the title into the summary. Never a stem: words are non-empty.
 FIELD_BREAK = ""
@@ -128,6 +151,20 @@ class EntryTokens:
     words: frozenset[str]  # distinct normalised words, for prefix terms
     stems: frozenset[str]  # distinct stems, for word terms and candidate lookup
     sequence: tuple[str, ...]  # stems in order, FIELD_BREAK between title and summary
+    # Memo for word_starts: a long summary has hundreds of distinct words, and
+    # many prefix terms may be asked about one entry.
+    _starts: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def word_starts(self, length: int) -> frozenset[str]:
+        """The first `length` characters of every word (whole words when shorter)."""
+        starts = self._starts.get(length)
+        if starts is None:
+            starts = self._starts[length] = frozenset(word[:length] for word in self.words)
+        return starts
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether some word starts with prefix."""
+        return prefix in self.word_starts(len(prefix))
 
 
 def tokenize_entry(title: str, summary: str, language: str) -> EntryTokens:
