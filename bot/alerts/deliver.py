@@ -44,6 +44,8 @@ class Pacing:
     """How fast to send. The defaults keep just under Telegram's limits."""
 
     per_second: float = 29.0  # overall; Telegram allows about 30
+    per_window: int = 30  # sends in flight or answered within the last `window`, at most
+    window: float = 1.0
     chat_interval: float = 1.0  # private chats: one a second
     group_interval: float = 3.05  # groups and channels: 20 a minute
     retry_base: float = 1.0  # transient failures back off 1, 2, 4, ... seconds
@@ -62,6 +64,7 @@ class Pacing:
     def scaled(self, factor: float) -> "Pacing":
         """The same limits with every interval multiplied by `factor` (tests)."""
         return Pacing(per_second=self.per_second / factor,
+                      per_window=self.per_window, window=self.window * factor,
                       chat_interval=self.chat_interval * factor,
                       group_interval=self.group_interval * factor,
                       retry_base=self.retry_base * factor, retry_max=self.retry_max * factor,
@@ -95,6 +98,8 @@ class Deliverer:
         self._chat_ready: dict[int, float] = {}  # monotonic time a chat may get its next message
         self._last_send = 0.0  # monotonic time of the latest send, for the overall pace
         self._gate = asyncio.Lock()
+        self._in_flight_count = 0
+        self._answered: deque[float] = deque()  # answer times of the last second's sends
         self._paused_until = 0.0  # flood control for everyone
         self._in_flight = asyncio.Semaphore(self.pacing.max_in_flight)
         self._translations: OrderedDict[tuple, asyncio.Task] = OrderedDict()
@@ -260,6 +265,8 @@ class Deliverer:
                     return "deferred"
                 backoff = delay
             finally:
+                self._in_flight_count -= 1
+                self._answered.append(time.monotonic())
                 self._sending.discard(item.chat_id)
                 # Count the chat's interval from the answer too: the next request then
                 # reaches Telegram at least an interval after this one, whatever the latency.
@@ -270,6 +277,23 @@ class Deliverer:
 
     def _backoff(self, attempt: int) -> float:
         return min(self.pacing.retry_max, self.pacing.retry_base * 2 ** max(0, attempt))
+
+    async def _wait_window(self) -> None:
+        """Wait while a full second's quota is in flight or answered within the last second.
+
+        Telegram counts when requests arrive, which is somewhere between our send
+        and its answer; counting unanswered sends and answers of the last second
+        keeps any one second of arrivals within the limit, whatever the latency.
+        """
+        window, limit = self.pacing.window, self.pacing.per_window
+        while True:
+            now = time.monotonic()
+            while self._answered and self._answered[0] <= now - window:
+                self._answered.popleft()
+            if self._in_flight_count + len(self._answered) < limit:
+                return
+            oldest = self._answered[0] + window if self._answered else now + 0.005
+            await asyncio.sleep(max(0.001, oldest - now))
 
     def _interval(self, item: OutboxItem) -> float:
         return self.pacing.group_interval if _is_group(item) else self.pacing.chat_interval
@@ -288,9 +312,11 @@ class Deliverer:
                 due = self._last_send + 1.0 / self.pacing.per_second
                 if due > time.monotonic():
                     await asyncio.sleep(due - time.monotonic())
+                await self._wait_window()
                 now = time.monotonic()
                 if self._paused_until > now or self._chat_ready.get(item.chat_id, 0.0) > now:
                     continue  # flood control arrived while we queued
+                self._in_flight_count += 1
                 # Sleep overshoots by a millisecond or so; count from the planned time so
                 # that does not add up, but never catch up by more than a few milliseconds.
                 self._last_send = max(due, now - 0.005)
