@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import feedparser
@@ -23,9 +24,9 @@ import feedparser
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.matching.index import TopicIndex, TopicQuery, compile_topics  # noqa: E402
-from bot.matching.reference import ReferenceMatcher  # noqa: E402
-from bot.matching.text import EntryTokens, stem_words, tokenize, tokenize_entry  # noqa: E402
+from bot.matching.index import TopicIndex, TopicQuery, compile_topics
+from bot.matching.reference import ReferenceMatcher
+from bot.matching.text import EntryTokens, stem_words, tokenize, tokenize_entry
 
 LANGUAGES = ("en", "fr", "ru")
 SIZES = (10, 100, 1_000, 10_000)
@@ -56,7 +57,7 @@ class Vocabulary:
                 stem_of[word] = stem_words([word], language)[0]
             # Queries match stems, so rarity is counted on stems.
             stem_df.update({stem_of[word] for word in words})
-            bigrams.update(zip(title_words, title_words[1:]))
+            bigrams.update(pairwise(title_words))
 
         def usable(word: str) -> bool:
             return word.isalpha() and len(word) >= 4
@@ -117,7 +118,9 @@ def make_query(vocabulary: Vocabulary, rng: random.Random) -> str:
     return f"{word()} {word()}"
 
 
-def make_topics(count: int, vocabularies: dict[str, Vocabulary], rng: random.Random) -> list[TopicQuery]:
+def make_topics(
+    count: int, vocabularies: dict[str, Vocabulary], rng: random.Random
+) -> list[TopicQuery]:
     return [
         TopicQuery(f"topic-{number:05d}", language, make_query(vocabularies[language], rng))
         for number in range(count)
@@ -139,27 +142,37 @@ def rate(match, entries: list[EntryTokens], budget_s: float) -> tuple[float, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=REPO / ".." / "shared" / "corpus")
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
     raw = load_entries(args.corpus)
-    by_language = {language: [(t, s) for t, s, lang in raw if lang == language] for language in LANGUAGES}
-    vocabularies = {language: Vocabulary(texts, language) for language, texts in by_language.items()}
+    by_language = {
+        language: [(t, s) for t, s, lang in raw if lang == language] for language in LANGUAGES
+    }
+    vocabularies = {
+        language: Vocabulary(texts, language) for language, texts in by_language.items()
+    }
     # Warm the stem cache once, as a running service has: measured passes then
     # show the steady state.
     tokens = [tokenize_entry(title, summary, language) for title, summary, language in raw]
     started = time.perf_counter()
     tokens = [tokenize_entry(title, summary, language) for title, summary, language in raw]
     tokenize_rate = len(raw) / (time.perf_counter() - started)
-    print(f"corpus: {len(raw)} entries ({', '.join(f'{len(v)} {k}' for k, v in by_language.items())})")
+    print(
+        f"corpus: {len(raw)} entries ({', '.join(f'{len(v)} {k}' for k, v in by_language.items())})"
+    )
     print(f"tokenise + stem only: {tokenize_rate:,.0f} entries/s\n")
 
     topics_all = make_topics(max(SIZES), vocabularies, rng)
-    print(f"{'topics':>7} {'indexed/s':>10} {'reference/s':>12} {'ratio':>7} "
-          f"{'cand/entry':>10} {'match/entry':>11} {'mean us':>8} {'median us':>9} {'p99 us':>7}")
+    print(
+        f"{'topics':>7} {'indexed/s':>10} {'reference/s':>12} {'ratio':>7} "
+        f"{'cand/entry':>10} {'match/entry':>11} {'mean us':>8} {'median us':>9} {'p99 us':>7}"
+    )
     per_entry_us: dict[int, float] = {}
     median_us: dict[int, float] = {}
     index: TopicIndex | None = None
@@ -183,12 +196,16 @@ def main() -> None:
         reference_rate = 1 / (1 / reference_rate + 1 / tokenize_rate)
         candidates = sum(index.candidate_count(entry) for entry in tokens) / len(tokens)
         per_entry_us[size] = 1e6 / indexed_rate
-        print(f"{size:>7,} {indexed_rate:>10,.0f} {reference_rate:>12,.1f} {indexed_rate / reference_rate:>6.0f}x "
-              f"{candidates:>10.1f} {found / len(raw):>11.2f} {per_entry_us[size]:>8.0f} {median_us[size]:>9.0f} {p99_us:>7.0f}"
-              + (f"   (reference sampled on {sampled} entries)" if sampled < len(tokens) else ""))
+        print(
+            f"{size:>7,} {indexed_rate:>10,.0f} {reference_rate:>12,.1f} {indexed_rate / reference_rate:>6.0f}x "
+            f"{candidates:>10.1f} {found / len(raw):>11.2f} {per_entry_us[size]:>8.0f} {median_us[size]:>9.0f} {p99_us:>7.0f}"
+            + (f"   (reference sampled on {sampled} entries)" if sampled < len(tokens) else "")
+        )
 
-    print(f"\ncost per entry, 10,000 vs 10 topics: mean {per_entry_us[10_000] / per_entry_us[10]:.2f}x, "
-          f"median {median_us[10_000] / median_us[10]:.2f}x")
+    print(
+        f"\ncost per entry, 10,000 vs 10 topics: mean {per_entry_us[10_000] / per_entry_us[10]:.2f}x, "
+        f"median {median_us[10_000] / median_us[10]:.2f}x"
+    )
 
     queries = topics_all
     timings = []
@@ -210,8 +227,10 @@ def main() -> None:
         edited.without_topic(topic)
         removals.append(time.perf_counter() - start)
         index = edited
-    print(f"edit one topic at 10,000 topics: with_topic median {statistics.median(edits) * 1e3:.2f} ms, "
-          f"max {max(edits) * 1e3:.2f} ms; without_topic median {statistics.median(removals) * 1e3:.2f} ms")
+    print(
+        f"edit one topic at 10,000 topics: with_topic median {statistics.median(edits) * 1e3:.2f} ms, "
+        f"max {max(edits) * 1e3:.2f} ms; without_topic median {statistics.median(removals) * 1e3:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -11,12 +11,39 @@ from bot.matching.reference import ReferenceMatcher
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 
 QUERIES = {
-    "en": ["ukraine", "russia* -putin", '"prime minister"', "(police OR officers) AND shot*", "trump OR obama",
-           "north-korea", "europ* AND (union OR brexit)", "kill AND NOT (police OR army)", "world's"],
-    "fr": ["ukraine", "europ*", '"droits des femmes"', "(policier OR gendarme) AND garde", "macron -fillon",
-           "etats-unis", "l'espace", "or", "mort* AND NOT (trump OR obama)"],
-    "ru": ["украина", "украин*", "зеленский AND (политика OR газ)", '"внешней политике"', "ёлка OR елка",
-           "санкт-петербург", "россия -путин", "и AND газ", "ковид* OR covid"],
+    "en": [
+        "ukraine",
+        "russia* -putin",
+        '"prime minister"',
+        "(police OR officers) AND shot*",
+        "trump OR obama",
+        "north-korea",
+        "europ* AND (union OR brexit)",
+        "kill AND NOT (police OR army)",
+        "world's",
+    ],
+    "fr": [
+        "ukraine",
+        "europ*",
+        '"droits des femmes"',
+        "(policier OR gendarme) AND garde",
+        "macron -fillon",
+        "etats-unis",
+        "l'espace",
+        "or",
+        "mort* AND NOT (trump OR obama)",
+    ],
+    "ru": [
+        "украина",
+        "украин*",
+        "зеленский AND (политика OR газ)",
+        '"внешней политике"',
+        "ёлка OR елка",
+        "санкт-петербург",
+        "россия -путин",
+        "и AND газ",
+        "ковид* OR covid",
+    ],
 }
 
 
@@ -34,8 +61,11 @@ def entries():
 
 
 def test_index_agrees_with_the_reference_on_every_corpus_entry(entries):
-    topics = [TopicQuery(f"{language}-{n}", language, query)
-              for language, queries in QUERIES.items() for n, query in enumerate(queries)]
+    topics = [
+        TopicQuery(f"{language}-{n}", language, query)
+        for language, queries in QUERIES.items()
+        for n, query in enumerate(queries)
+    ]
     index, reference = compile_topics(topics), ReferenceMatcher(topics)
     total = 0
     for title, summary, language in entries:
@@ -48,7 +78,9 @@ def test_index_agrees_with_the_reference_on_every_corpus_entry(entries):
 def test_every_russian_headline_naming_ukraine_in_any_case_matches(entries):
     inflected = re.compile(r"\bУкраин(а|ы|е|у|ой)\b")
     index = compile_topics([TopicQuery("ua", "ru", "украина")])
-    titles = [title for title, _, language in entries if language == "ru" and inflected.search(title)]
+    titles = [
+        title for title, _, language in entries if language == "ru" and inflected.search(title)
+    ]
     assert len(titles) >= 5
     for title in titles:
         assert index.match(title, "", "ru"), title

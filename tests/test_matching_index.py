@@ -27,17 +27,33 @@ def matches(query, title, language, summary=""):
 # (query, headline, matched terms) — headlines from ../shared/corpus feeds.
 EN_CASES = [
     ("ukraine", "Ukraine's foreign minister warns of winter", ("ukraine",)),  # SPEC
-    ("russia", "Gas price rises: Russia not withholding supplies, says ambassador to UK", ("russia",)),
+    (
+        "russia",
+        "Gas price rises: Russia not withholding supplies, says ambassador to UK",
+        ("russia",),
+    ),
     ("reform", "Russia plans wide military reforms", ("reform",)),
     ('"storm shadow"', "UK sends Storm-Shadow missiles to Kyiv", ('"storm shadow"',)),  # SPEC
     ("storm-shadow", "UK sends Storm Shadow missiles to Kyiv", ("storm-shadow",)),
     ("europ*", "Stones postpone Europe concerts", ("europ*",)),
-    ("hunger AND tigray", "Ethiopia’s Tigray racked by world's worst hunger crisis in decade", ("hunger", "tigray")),
+    (
+        "hunger AND tigray",
+        "Ethiopia’s Tigray racked by world's worst hunger crisis in decade",
+        ("hunger", "tigray"),
+    ),
     ("maduro -biden", "Venezuelan President Maduro's close aide extradited to US", ("maduro",)),
-    ("(falklands OR malvinas) argentina", "Argentina's new Falklands threat", ("falklands", "argentina")),
+    (
+        "(falklands OR malvinas) argentina",
+        "Argentina's new Falklands threat",
+        ("falklands", "argentina"),
+    ),
     ("saddam OR hussein", "Saddam Hussein's nephew arrested", ("saddam", "hussein")),
     ("f-16", "Pilots train on F-16 jets", ("f-16",)),
-    ("kim AND korea", "Drugs, arms, and terror: A high-profile defector on Kim's North Korea", ("kim", "korea")),
+    (
+        "kim AND korea",
+        "Drugs, arms, and terror: A high-profile defector on Kim's North Korea",
+        ("kim", "korea"),
+    ),
 ]
 EN_NEGATIVES = [
     ("ukraine", "Ukrainebank posts record profit"),  # SPEC: no substring match
@@ -51,17 +67,28 @@ EN_NEGATIVES = [
 
 FR_CASES = [
     ("troupe", "Les troupes françaises quittent le Mali", ("troupe",)),  # SPEC
-    ("(troupes OR soldats) AND ukraine", "Des soldats européens en Ukraine ?", ("soldats", "ukraine")),
+    (
+        "(troupes OR soldats) AND ukraine",
+        "Des soldats européens en Ukraine ?",
+        ("soldats", "ukraine"),
+    ),
     ("europ*", "Vague de froid en Europe : sept morts en Italie, dix en Pologne", ("europ*",)),
     ("europ*", "Les Européens divisés sur les sanctions", ("europ*",)),  # SPEC
     ("ukraine", "Frappes sur l'Ukraine : Kiev demande des missiles", ("ukraine",)),
     ("scalp-eg", "Des missiles SCALP-EG livrés à Kiev", ("scalp-eg",)),
     ('"scalp eg"', "Des missiles Scalp EG livrés à Kiev", ('"scalp eg"',)),
     ("oreshnik", "Le tir d’Oreshnik inquiète l’OTAN", ("oreshnik",)),
-    ("cote AND ivoire", "Côte d’Ivoire : les discussions entre gouvernement et soldats sont différées",
-     ("cote", "ivoire")),
+    (
+        "cote AND ivoire",
+        "Côte d’Ivoire : les discussions entre gouvernement et soldats sont différées",
+        ("cote", "ivoire"),
+    ),
     ("medaille", "JO d’hiver 2018 : pas de médaille pour Martin Fourcade", ("medaille",)),
-    ("poutine -macron", "Piratage imputé à la Russie : Poutine mis en cause, Trump minimise", ("poutine",)),
+    (
+        "poutine -macron",
+        "Piratage imputé à la Russie : Poutine mis en cause, Trump minimise",
+        ("poutine",),
+    ),
     ("or", "Le cours de l'or s'envole", ("or",)),  # lower-case "or" is the word gold
     ('"jean noel"', "Jean-Noël Barrot à Kiev", ('"jean noel"',)),
 ]
@@ -77,8 +104,16 @@ RU_CASES = [
     ("украина", "Группа подростков убила полицейского на Украине", ("украина",)),
     ("украина", "Хроника войны России против Украины: сентябрь 2020 года", ("украина",)),
     ("украина", "Он вернулся в Украину", ("украина",)),  # SPEC: "Украину"
-    ("военная AND украина", "Европа задумалась о создании военной миссии на Украине", ("военная", "украина")),
-    ("зеленский AND политика", "Зеленский заявил о «наглой» внешней политике Украины", ("зеленский", "политика")),
+    (
+        "военная AND украина",
+        "Европа задумалась о создании военной миссии на Украине",
+        ("военная", "украина"),
+    ),
+    (
+        "зеленский AND политика",
+        "Зеленский заявил о «наглой» внешней политике Украины",
+        ("зеленский", "политика"),
+    ),
     ("ёлка", "В Москве зажгли главную елку страны", ("ёлка",)),  # ё = е
     ("елка", "В Москве зажгли главную ёлку страны", ("елка",)),
     ("санкт-петербург", "Мосты Санкт-Петербурга разведут раньше", ("санкт-петербург",)),
@@ -89,14 +124,19 @@ RU_CASES = [
 RU_NEGATIVES = [
     ("украина", "Выходные в октябре 2020. Сколько дней будут отдыхать украинцы"),
     ("йога", "Иога для всех"),  # й is not и
-    ("газ -венгрия", "На Украине напомнили Венгрии о сотрудничестве с нацистами из-за российского газа"),
+    (
+        "газ -венгрия",
+        "На Украине напомнили Венгрии о сотрудничестве с нацистами из-за российского газа",
+    ),
     ("зеленский AND нато", "Зеленский заявил о «наглой» внешней политике Украины"),
 ]
 
 
 @pytest.mark.parametrize(
     ("language", "query", "title", "terms"),
-    [("en", *case) for case in EN_CASES] + [("fr", *case) for case in FR_CASES] + [("ru", *case) for case in RU_CASES],
+    [("en", *case) for case in EN_CASES]
+    + [("fr", *case) for case in FR_CASES]
+    + [("ru", *case) for case in RU_CASES],
 )
 def test_headline_matches_with_the_terms_it_contains(language, query, title, terms):
     assert matches(query, title, language) == terms
@@ -113,14 +153,22 @@ def test_headline_does_not_match(language, query, title):
 
 
 def test_spec_topic_example_matches_in_each_language():
-    index = compile_topics([
-        TopicQuery("troops-ukraine", "en", "(troops OR soldiers) AND ukraine"),
-        TopicQuery("troops-ukraine", "fr", "(troupes OR soldats) AND ukraine"),
-        TopicQuery("troops-ukraine", "ru", "(войска OR военные) AND украина"),
-    ])
-    assert index.match("Western troops in Ukraine?", "", "en") == [TopicMatch("troops-ukraine", ("troops", "ukraine"))]
-    assert index.match("Des troupes en Ukraine", "", "fr") == [TopicMatch("troops-ukraine", ("troupes", "ukraine"))]
-    assert index.match("Войска на Украине", "", "ru") == [TopicMatch("troops-ukraine", ("войска", "украина"))]
+    index = compile_topics(
+        [
+            TopicQuery("troops-ukraine", "en", "(troops OR soldiers) AND ukraine"),
+            TopicQuery("troops-ukraine", "fr", "(troupes OR soldats) AND ukraine"),
+            TopicQuery("troops-ukraine", "ru", "(войска OR военные) AND украина"),
+        ]
+    )
+    assert index.match("Western troops in Ukraine?", "", "en") == [
+        TopicMatch("troops-ukraine", ("troops", "ukraine"))
+    ]
+    assert index.match("Des troupes en Ukraine", "", "fr") == [
+        TopicMatch("troops-ukraine", ("troupes", "ukraine"))
+    ]
+    assert index.match("Войска на Украине", "", "ru") == [
+        TopicMatch("troops-ukraine", ("войска", "украина"))
+    ]
     # An entry is matched against its own language's query only.
     assert index.match("Des troupes en Ukraine", "", "en") == []
 
@@ -132,13 +180,20 @@ def test_a_topic_without_a_query_for_the_language_does_not_match():
 
 
 def test_summary_is_matched_but_a_phrase_does_not_span_title_into_summary():
-    assert matches("ukraine", "Missiles sent", "en", summary="London confirms Ukraine deliveries") == ("ukraine",)
+    assert matches(
+        "ukraine", "Missiles sent", "en", summary="London confirms Ukraine deliveries"
+    ) == ("ukraine",)
     assert matches('"storm shadow"', "UK sends Storm", "en", summary="Shadow missiles") is None
-    assert matches('"storm shadow"', "", "en", summary="The Storm Shadow missiles") == ('"storm shadow"',)
+    assert matches('"storm shadow"', "", "en", summary="The Storm Shadow missiles") == (
+        '"storm shadow"',
+    )
 
 
 def test_negated_terms_are_not_reported_and_repeated_terms_once():
-    assert matches("ukraine OR (kyiv AND ukraine) -moscow", "Kyiv, Ukraine", "en") == ("ukraine", "kyiv")
+    assert matches("ukraine OR (kyiv AND ukraine) -moscow", "Kyiv, Ukraine", "en") == (
+        "ukraine",
+        "kyiv",
+    )
 
 
 def test_only_present_alternatives_are_reported():
@@ -160,7 +215,9 @@ def test_one_analysis_of_an_entry_serves_several_indexes():
 
 def test_a_bad_query_is_refused_naming_its_topic():
     with pytest.raises(TopicQueryError) as caught:
-        compile_topics([TopicQuery("ok", "en", "ukraine"), TopicQuery("broken", "fr", "(troupes OR")])
+        compile_topics(
+            [TopicQuery("ok", "en", "ukraine"), TopicQuery("broken", "fr", "(troupes OR")]
+        )
     error = caught.value
     assert isinstance(error, QueryError)
     assert (error.topic, error.language, error.position) == ("broken", "fr", 9)
@@ -168,11 +225,13 @@ def test_a_bad_query_is_refused_naming_its_topic():
 
 
 def test_validate_topics_lists_every_refused_query():
-    errors = validate_topics([
-        TopicQuery("a", "en", "NOT x"),
-        TopicQuery("b", "en", "fine"),
-        TopicQuery("c", "ru", "x AND"),
-    ])
+    errors = validate_topics(
+        [
+            TopicQuery("a", "en", "NOT x"),
+            TopicQuery("b", "en", "fine"),
+            TopicQuery("c", "ru", "x AND"),
+        ]
+    )
     assert [(e.topic, e.position) for e in errors] == [("a", 0), ("c", 2)]
 
 
@@ -182,8 +241,13 @@ def test_two_queries_for_one_topic_and_language_are_refused():
 
 
 def test_with_topic_replaces_every_language_and_leaves_the_old_index_intact():
-    old = compile_topics([TopicQuery("t", "en", "ukraine"), TopicQuery("t", "fr", "ukraine"),
-                          TopicQuery("other", "en", "ukraine")])
+    old = compile_topics(
+        [
+            TopicQuery("t", "en", "ukraine"),
+            TopicQuery("t", "fr", "ukraine"),
+            TopicQuery("other", "en", "ukraine"),
+        ]
+    )
     new = old.with_topic("t", {"en": "russia"})
     assert [m.topic for m in new.match("Ukraine", "", "en")] == ["other"]
     assert [m.topic for m in new.match("Russia", "", "en")] == ["t"]
@@ -195,7 +259,9 @@ def test_with_topic_replaces_every_language_and_leaves_the_old_index_intact():
 
 
 def test_without_topic_removes_it_and_unknown_topics_are_a_no_op():
-    index = compile_topics([TopicQuery("a", "en", "europ*"), TopicQuery("b", "en", "europ* OR asia")])
+    index = compile_topics(
+        [TopicQuery("a", "en", "europ*"), TopicQuery("b", "en", "europ* OR asia")]
+    )
     smaller = index.without_topic("a")
     assert "a" not in smaller and "a" in index and len(smaller) == 1
     assert [m.topic for m in smaller.match("Europe", "", "en")] == ["b"]
@@ -213,7 +279,9 @@ def test_editing_a_large_index_is_fast():
     queries = [TopicQuery(f"topic-{n}", "en", f"word{n} OR pre{n}* -common") for n in range(3000)]
     index = compile_topics(queries)
     start = time.perf_counter()
-    edited = index.with_topic("topic-7", {"en": "brand new", "ru": "новый"}).without_topic("topic-8")
+    edited = index.with_topic("topic-7", {"en": "brand new", "ru": "новый"}).without_topic(
+        "topic-8"
+    )
     assert time.perf_counter() - start < 0.05
     assert [m.topic for m in edited.match("brand new word7", "", "en")] == ["topic-7"]
     assert len(edited) == len(index) - 1

@@ -13,12 +13,53 @@ from bot.matching.reference import ReferenceMatcher
 # Inflected forms, accents, ё, hyphens and apostrophes, so stems, prefixes and
 # phrases all get exercised; small enough that random texts hit random queries.
 VOCABULARY = {
-    "en": ["ukraine", "ukraine's", "troops", "troop", "storm", "shadow", "storm-shadow", "europe", "europeans",
-           "the", "missile", "missiles", "russia", "l'ukraine"],
-    "fr": ["troupe", "troupes", "soldats", "européens", "europe", "l'ukraine", "ukraine", "scalp-eg", "scalp",
-           "or", "de", "frappes", "été", "ete"],
-    "ru": ["украина", "украину", "украине", "войска", "ёлка", "елка", "йога", "иога", "санкт-петербург", "и",
-           "военные", "россия", "россии"],
+    "en": [
+        "ukraine",
+        "ukraine's",
+        "troops",
+        "troop",
+        "storm",
+        "shadow",
+        "storm-shadow",
+        "europe",
+        "europeans",
+        "the",
+        "missile",
+        "missiles",
+        "russia",
+        "l'ukraine",
+    ],
+    "fr": [
+        "troupe",
+        "troupes",
+        "soldats",
+        "européens",
+        "europe",
+        "l'ukraine",
+        "ukraine",
+        "scalp-eg",
+        "scalp",
+        "or",
+        "de",
+        "frappes",
+        "été",
+        "ete",
+    ],
+    "ru": [
+        "украина",
+        "украину",
+        "украине",
+        "войска",
+        "ёлка",
+        "елка",
+        "йога",
+        "иога",
+        "санкт-петербург",
+        "и",
+        "военные",
+        "россия",
+        "россии",
+    ],
 }
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,11 +98,20 @@ def queries(draw, language):
 
 @st.composite
 def texts(draw, language):
-    words = draw(st.lists(st.sampled_from(VOCABULARY[language] + ["zzz", "Ukrainebank"]), max_size=12))
-    separators = draw(st.lists(st.sampled_from([" ", "-", "’", ", ", " — ", "'"]), min_size=len(words),
-                               max_size=len(words)))
-    return "".join(word.upper() if i % 3 == 0 else word for i, word in enumerate(
-        token for pair in zip(words, separators) for token in pair))
+    words = draw(
+        st.lists(st.sampled_from(VOCABULARY[language] + ["zzz", "Ukrainebank"]), max_size=12)
+    )
+    separators = draw(
+        st.lists(
+            st.sampled_from([" ", "-", "’", ", ", " — ", "'"]),
+            min_size=len(words),
+            max_size=len(words),
+        )
+    )
+    return "".join(
+        word.upper() if i % 3 == 0 else word
+        for i, word in enumerate(token for pair in zip(words, separators) for token in pair)
+    )
 
 
 @st.composite
@@ -102,13 +152,17 @@ def test_edited_index_agrees_with_a_fresh_compile(case, data):
     except QueryError:
         new_text = "missile OR ukraine OR украина OR troupe"
     edited = index.with_topic(replaced.topic, {language: new_text})
-    expected = [t for t in topics if t.topic != replaced.topic] + [TopicQuery(replaced.topic, language, new_text)]
+    expected = [t for t in topics if t.topic != replaced.topic] + [
+        TopicQuery(replaced.topic, language, new_text)
+    ]
     removed = edited.without_topic(topics[0].topic)
     fresh_removed = compile_topics([t for t in expected if t.topic != topics[0].topic])
     fresh = compile_topics(expected)
     for title, summary in entries:
         assert edited.match(title, summary, language) == fresh.match(title, summary, language)
-        assert removed.match(title, summary, language) == fresh_removed.match(title, summary, language)
+        assert removed.match(title, summary, language) == fresh_removed.match(
+            title, summary, language
+        )
 
 
 @SETTINGS
@@ -122,7 +176,9 @@ def test_formatting_round_trips(case):
     assert parse_query(format_query(query), language) == query
 
 
-QUERY_ALPHABET = st.sampled_from(list('()"*- \t') + ["AND", "OR", "NOT", "a", "é", "й", "ё", "’", "\u0301", "1"])
+QUERY_ALPHABET = st.sampled_from(
+    list('()"*- \t') + ["AND", "OR", "NOT", "a", "é", "й", "ё", "’", "\u0301", "1"]
+)
 
 
 @settings(max_examples=500, deadline=None)

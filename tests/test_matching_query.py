@@ -58,7 +58,12 @@ def test_hyphenated_term_is_the_phrase_of_its_parts():
 
 
 def test_terms_are_displayed_as_written():
-    assert displays('ukraine "storm shadow" europ* -Russie', "fr") == ["ukraine", '"storm shadow"', "europ*", "Russie"]
+    assert displays('ukraine "storm shadow" europ* -Russie', "fr") == [
+        "ukraine",
+        '"storm shadow"',
+        "europ*",
+        "Russie",
+    ]
 
 
 def test_prefix_is_normalised_not_stemmed():
@@ -139,7 +144,12 @@ def test_formatted_query_parses_back_to_the_same_query(text):
 
 
 def test_map_terms_keeps_structure_and_operators():
-    translations = {"troops": "troupes", "soldiers": "soldats", "ukraine": "Ukraine", "russia": "Russie"}
+    translations = {
+        "troops": "troupes",
+        "soldiers": "soldats",
+        "ukraine": "Ukraine",
+        "russia": "Russie",
+    }
     query = parse_query("(troops OR soldiers) AND ukraine -russia", "en")
     seen = []
 
@@ -156,13 +166,18 @@ def test_map_terms_keeps_structure_and_operators():
 
 def test_map_terms_gives_prefixes_without_star_and_quotes_what_needs_it():
     query = parse_query('europ* AND "storm shadow" AND bank', "en")
-    mapped = map_terms(query, {"europ": "европ", "storm shadow": "Шторм Шэдоу", "bank": "OR"}.__getitem__, "ru")
+    mapped = map_terms(
+        query, {"europ": "европ", "storm shadow": "Шторм Шэдоу", "bank": "OR"}.__getitem__, "ru"
+    )
     assert format_query(mapped) == 'европ* AND "Шторм Шэдоу" AND "OR"'
     assert parse_query(format_query(mapped), "ru") == mapped
 
 
 def test_map_terms_turns_a_multi_word_translation_into_a_phrase():
-    mapped = map_terms(parse_query("troops OR army*", "en"), {"troops": 'troupes "au sol"', "army": "forces armées"}.get)
+    mapped = map_terms(
+        parse_query("troops OR army*", "en"),
+        {"troops": 'troupes "au sol"', "army": "forces armées"}.get,
+    )
     terms = query_terms(mapped)
     assert [t.words for t in terms] == [("troupes", "au", "sol"), ("forces", "armees")]
     assert not any(t.prefix for t in terms)
@@ -171,5 +186,7 @@ def test_map_terms_turns_a_multi_word_translation_into_a_phrase():
 
 def test_map_terms_refuses_a_term_translated_to_nothing():
     with pytest.raises(QueryError, match="became empty") as caught:
-        map_terms(parse_query("ukraine AND troops", "en"), lambda text: "" if text == "troops" else text)
+        map_terms(
+            parse_query("ukraine AND troops", "en"), lambda text: "" if text == "troops" else text
+        )
     assert caught.value.position == 12

@@ -23,7 +23,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache, reduce
 
-from bot.matching.query import And, Node, Not, Or, Query, QueryError, Term, parse_query, positive_terms
+from bot.matching.query import (
+    And,
+    Node,
+    Not,
+    Or,
+    Query,
+    QueryError,
+    Term,
+    parse_query,
+    positive_terms,
+)
 from bot.matching.text import COMMON_WORDS, EntryTokens, stem_words, tokenize_entry
 
 Test = Callable[[EntryTokens], bool]
@@ -123,7 +133,9 @@ class _Anchors:
     cost: float  # a guess at how many entries contain one of them; lower is better
 
     def __or__(self, other: _Anchors) -> _Anchors:
-        return _Anchors(self.stems | other.stems, self.prefixes | other.prefixes, self.cost + other.cost)
+        return _Anchors(
+            self.stems | other.stems, self.prefixes | other.prefixes, self.cost + other.cost
+        )
 
 
 def _word_cost(word: str, language: str) -> float:
@@ -146,7 +158,11 @@ def _term_anchors(term: Term, language: str) -> _Anchors:
         return _Anchors(frozenset(), frozenset({prefix[:PREFIX_KEY_LENGTH]}), 2 + 8 / len(prefix))
     # A phrase can only occur where its rarest-looking word does.
     index = _rarest(term.words, language)
-    return _Anchors(frozenset({_stems(term.words, language)[index]}), frozenset(), _word_cost(term.words[index], language))
+    return _Anchors(
+        frozenset({_stems(term.words, language)[index]}),
+        frozenset(),
+        _word_cost(term.words[index], language),
+    )
 
 
 def _anchors(node: Node, language: str, negated: bool = False) -> _Anchors | None:
@@ -185,7 +201,10 @@ class _CompiledQuery:
         """The match for an entry that passed `test`."""
         if self.fixed is not None:
             return self.fixed
-        return TopicMatch(self.topic, tuple(dict.fromkeys(display for display, test in self.reported if test(entry))))
+        return TopicMatch(
+            self.topic,
+            tuple(dict.fromkeys(display for display, test in self.reported if test(entry))),
+        )
 
 
 def _required_terms(node: Node) -> frozenset[Term]:
@@ -203,7 +222,9 @@ def _compile_query(topic: str, query: Query) -> _CompiledQuery:
     language = query.language
     anchors = _anchors(query.root, language)
     if anchors is None:  # parse_query refuses these; kept as a guard for hand-built ASTs
-        raise TopicQueryError(topic, language, QueryError("query needs a term that must be present", 0))
+        raise TopicQueryError(
+            topic, language, QueryError("query needs a term that must be present", 0)
+        )
     positive = tuple(dict.fromkeys(positive_terms(query.root)))
     test = _node_test(query.root, language)
     if _required_terms(query.root).issuperset(positive):
@@ -241,7 +262,7 @@ Postings = dict[str, tuple[_CompiledQuery, ...]]
 class TopicIndex:
     """Immutable; see the module docstring for how edits are applied."""
 
-    __slots__ = ("_topics", "_stems", "_prefixes", "_prefix_lengths")
+    __slots__ = ("_prefix_lengths", "_prefixes", "_stems", "_topics")
 
     def __init__(
         self,
@@ -255,7 +276,8 @@ class TopicIndex:
         # An entry's words are cut at each length some anchor prefix key has, then
         # looked up: at most PREFIX_KEY_LENGTH - 1 lengths.
         self._prefix_lengths = {
-            language: tuple(sorted({len(prefix) for prefix in postings})) for language, postings in prefixes.items()
+            language: tuple(sorted({len(prefix) for prefix in postings}))
+            for language, postings in prefixes.items()
         }
 
     # -- reading
@@ -272,7 +294,9 @@ class TopicIndex:
 
     def queries(self, topic: str) -> dict[str, str]:
         """The topic's query text per language ({} for an unknown topic)."""
-        return {language: compiled.source for language, compiled in self._topics.get(topic, {}).items()}
+        return {
+            language: compiled.source for language, compiled in self._topics.get(topic, {}).items()
+        }
 
     def match(self, title: str, summary: str, language: str) -> list[TopicMatch]:
         """Topics whose query for `language` matches the entry, sorted by topic."""
@@ -280,7 +304,9 @@ class TopicIndex:
 
     def match_tokens(self, entry: EntryTokens) -> list[TopicMatch]:
         """As `match`, for an entry already analysed by text.tokenize_entry."""
-        matches = [compiled.matched(entry) for compiled in self._candidates(entry) if compiled.test(entry)]
+        matches = [
+            compiled.matched(entry) for compiled in self._candidates(entry) if compiled.test(entry)
+        ]
         matches.sort(key=lambda match: match.topic)
         return matches
 

@@ -134,7 +134,9 @@ def _lex(text: str, language: str) -> list[_Token]:
             end = text.find('"', i + 1)
             if end < 0:
                 raise QueryError("unbalanced quote", i)
-            tokens.append(_Token("term", i, _make_term(text[i + 1 : end], i, quoted=True, language=language)))
+            tokens.append(
+                _Token("term", i, _make_term(text[i + 1 : end], i, quoted=True, language=language))
+            )
             i = end + 1
         elif char == "-" and (i + 1 == n or text[i + 1].isspace()):
             raise QueryError("dangling operator -", i)
@@ -151,7 +153,9 @@ def _lex(text: str, language: str) -> list[_Token]:
             if raw in OPERATORS:
                 tokens.append(_Token(raw, start))
             else:
-                tokens.append(_Token("term", start, _make_term(raw, start, quoted=False, language=language)))
+                tokens.append(
+                    _Token("term", start, _make_term(raw, start, quoted=False, language=language))
+                )
     return tokens
 
 
@@ -266,7 +270,7 @@ def _position(node: Node) -> int:
     return node.position
 
 
-def _flatten(kind: type[And] | type[Or], operands: list[Node], position: int) -> Node:
+def _flatten(kind: type[And | Or], operands: list[Node], position: int) -> Node:
     if len(operands) == 1:
         return operands[0]
     flat: list[Node] = []
@@ -332,8 +336,10 @@ def parse_query(text: str, language: str) -> Query:
     root = _Parser(tokens, text).parse()
     culprit = matches_without_terms(root)
     if culprit is not None:
-        raise QueryError("query matches entries without any of its terms; it needs a term that must be present",
-                         culprit.position)
+        raise QueryError(
+            "query matches entries without any of its terms; it needs a term that must be present",
+            culprit.position,
+        )
     return Query(root, language, text)
 
 
@@ -374,7 +380,9 @@ def _map_node(node: Node, fn: Callable[[str], str], language: str) -> Node:
     if isinstance(node, Not):
         return replace(node, operand=_map_node(node.operand, fn, language))
     if isinstance(node, (And, Or)):
-        return replace(node, operands=tuple(_map_node(operand, fn, language) for operand in node.operands))
+        return replace(
+            node, operands=tuple(_map_node(operand, fn, language) for operand in node.operands)
+        )
     # Quotes cannot be escaped inside a phrase, so they become spaces (they
     # separate words anyway).
     text = " ".join(fn(node.text).replace('"', " ").split())

@@ -7,7 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.matching.index import TopicMatch, TopicQuery
-from bot.matching.query import And, Node, Not, Or, Query, Term, parse_query, positive_terms, query_terms
+from bot.matching.query import (
+    And,
+    Node,
+    Not,
+    Or,
+    Query,
+    Term,
+    parse_query,
+    positive_terms,
+    query_terms,
+)
 from bot.matching.text import EntryTokens, stem_words, tokenize_entry
 
 
@@ -18,7 +28,10 @@ def term_present(term: Term, entry: EntryTokens, stems: tuple[str, ...]) -> bool
     if len(stems) == 1:
         return stems[0] in entry.stems
     sequence = entry.sequence
-    return any(sequence[start : start + len(stems)] == stems for start in range(len(sequence) - len(stems) + 1))
+    return any(
+        sequence[start : start + len(stems)] == stems
+        for start in range(len(sequence) - len(stems) + 1)
+    )
 
 
 def evaluate(node: Node, entry: EntryTokens, stems: dict[Term, tuple[str, ...]]) -> bool:
@@ -55,7 +68,9 @@ class ReferenceMatcher:
         for topic, query in self._queries:
             if query.language == entry.language and evaluate(query.root, entry, stems):
                 terms = dict.fromkeys(
-                    term.display for term in positive_terms(query.root) if term_present(term, entry, stems[term])
+                    term.display
+                    for term in positive_terms(query.root)
+                    if term_present(term, entry, stems[term])
                 )
                 matches.append(TopicMatch(topic, tuple(terms)))
         return sorted(matches, key=lambda match: match.topic)

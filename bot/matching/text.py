@@ -82,7 +82,9 @@ def strip_markup(text: str) -> str:
 
 def _check_language(language: str) -> None:
     if language not in _STEMMER_NAMES:
-        raise ValueError(f"unsupported language {language!r}; expected one of {', '.join(LANGUAGES)}")
+        raise ValueError(
+            f"unsupported language {language!r}; expected one of {', '.join(LANGUAGES)}"
+        )
 
 
 def tokenize(text: str, language: str) -> list[str]:
@@ -118,23 +120,27 @@ def stem_words(words: Iterable[str], language: str) -> list[str]:
 # The most frequent function words, normalised. Matching never ignores them (a
 # phrase like "l ukraine" needs its "l"); the index only avoids filing a query
 # under one of them, since nearly every entry contains it.
+def _word_list(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 COMMON_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
+    "en": _word_list(
         "a an and or of to in on at for with by from as is are was were be been being it its this that these "
         "those he she they we you i his her their our not no but if than then so do does did has have had will "
         "would can could should may might about after before over under into out up down more most new says "
-        "said also just all any some who what when where which why how one two s t".split()
+        "said also just all any some who what when where which why how one two s t"
     ),
-    "fr": frozenset(
+    "fr": _word_list(
         "le la les l un une des de du d et ou a au aux en dans sur sous par pour avec sans ce cet cette ces il "
         "elle ils elles on nous vous je se sa son ses leur leurs qui que qu quoi dont est sont etait ete etre "
         "avoir ont fait faire plus moins pas ne n y s c tout tous toute toutes comme mais donc car si apres "
-        "avant entre selon depuis contre vers chez deux".split()
+        "avant entre selon depuis contre vers chez deux"
     ),
-    "ru": frozenset(
+    "ru": _word_list(
         "и в во на с со к ко по за из от до о об для не ни но а или что как это так же ли бы у при про через "
         "над под без его ее их он она они мы вы я то все всех был была были быть будет есть уже еще только "
-        "также после более года год".split()
+        "также после более года год"
     ),
 }
 
