@@ -82,8 +82,10 @@ class Deliverer:
     """Claims due outbox rows, renders them in each chat's language and sends them."""
 
     def __init__(self, db: Database, sender: Sender, translate: Translate,
-                 pacing: Pacing | None = None, clock: Callable[[], float] = time.time) -> None:
+                 pacing: Pacing | None = None, clock: Callable[[], float] = time.time,
+                 console: bool = False) -> None:
         self.db = db
+        self.console = console  # deliver the console's virtual chats instead of Telegram's
         self.sender = sender
         self.translate = translate
         self.pacing = pacing or Pacing()
@@ -172,7 +174,8 @@ class Deliverer:
             return  # claim in batches, not one row per finished send
         items = await outbox.claim_due(self.db, self.clock(), room,
                                        per_chat=self.pacing.per_chat_claim,
-                                       skip_chats=list(self._queues))
+                                       skip_chats=list(self._queues),
+                                       console=self.console)
         for item in items:
             queue = self._queues.setdefault(item.chat_id, deque())
             queue.append(item)
@@ -327,16 +330,17 @@ class Deliverer:
 
     async def _render(self, item: OutboxItem) -> str:
         source, target = item.entry_language, item.chat_language
-        title, summary, failed = item.title, item.summary, False
+        title, summary, original, failed = item.title, item.summary, "", False
         if source != target:
             translation = await self._translation(item, source, target)
             if translation is not None and translation.translated:
-                title, summary = translation.title, translation.summary
+                title, summary, original = translation.title, translation.summary, item.title
             else:
-                failed = True
+                # No note when translation is switched off (provider none): nothing failed.
+                failed = translation is None or translation.note is not None
         view = view_from(topic_title=item.topic_title, outlet=item.feed_name,
                          source_language=source, target_language=target, title=title,
-                         original_title=item.title, summary=summary, link=item.link,
+                         original_title=original, summary=summary, link=item.link,
                          terms=item.terms, translation_failed=failed)
         return render_alert(view)
 

@@ -84,6 +84,7 @@ JOIN entries e ON e.id = m.entry_id
 JOIN feeds f ON f.id = e.feed_id
 WHERE o.state = 'pending' AND o.next_attempt_at <= :now
   AND o.chat_id NOT IN (SELECT value FROM json_each(:skip))
+  AND (c.type = 'console') = :console
   -- a chat's alerts go out in order: nothing overtakes an earlier one waiting to retry
   AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.chat_id = o.chat_id AND w.state = 'pending'
                   AND w.id < o.id AND w.next_attempt_at > :now)
@@ -93,8 +94,11 @@ LIMIT :scan
 
 
 async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_000_000,
-                    skip_chats: Iterable[int] = ()) -> list[OutboxItem]:
+                    skip_chats: Iterable[int] = (), console: bool = False) -> list[OutboxItem]:
     """Mark up to `limit` due rows 'sending' and return them oldest first.
+
+    Only the console's virtual chats with `console`, only Telegram chats without:
+    `run --console` on a database that also serves Telegram leaves their alerts queued.
 
     At most `per_chat` rows per chat, none for `skip_chats` (chats whose earlier
     alerts are still being sent). Rows whose entry, topic or chat is gone are
@@ -104,7 +108,7 @@ async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_0
     async with db.transaction() as conn:
         await _bury_orphans(conn)
         rows = await (await conn.execute(_CLAIM, {
-            "now": now, "skip": json.dumps(sorted(set(skip_chats))),
+            "now": now, "skip": json.dumps(sorted(set(skip_chats))), "console": console,
             "scan": limit if per_chat >= limit else limit * 4})).fetchall()
         taken: dict[int, int] = {}
         for row in rows:

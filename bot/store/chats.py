@@ -156,3 +156,9 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
             (new_id, old_id),
         )
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
+
+
+async def set_console_chats_active(db: Database, active: bool) -> None:
+    """The console's virtual subscribers take alerts only while `run --console` runs."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET active = ? WHERE type = 'console'", (int(active),))

@@ -1,0 +1,133 @@
+"""Wiring: builds the parts, starts the loops, and stops them cleanly on SIGINT/SIGTERM.
+
+One process runs Telegram long polling (or the console), the feed poller and the
+deliverer as tasks on one event loop; none of them blocks the others
+(feedparser and deep-translator run in bounded pools).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.alerts.deliver import Deliverer, Pacing
+from bot.alerts.senders import ConsoleSender, TelegramSender
+from bot.config import Config
+from bot.feeds.poll import FeedPoller
+from bot.pipeline import MatchStage
+from bot.store import chats
+from bot.store.db import Database
+from bot.store.feeds import sync_config_feeds
+from bot.store.topics import list_topics, sync_config_topics
+from bot.translation.service import Translator
+
+log = logging.getLogger(__name__)
+
+# Console subscribers live far below any Telegram chat id (channels are about -1e12).
+CONSOLE_CHAT_BASE = -9_000_000_000_000_000
+
+
+async def subscribe_console(db: Database, config: Config) -> None:
+    """One virtual subscriber per topic, in bot.default_language (SPEC: run --console)."""
+    topics = await list_topics(db)
+    ids = {t.name: n for n, t in enumerate(sorted(topics, key=lambda t: t.name), start=1)}
+    for topic in topics:
+        chat_id = CONSOLE_CHAT_BASE - ids[topic.name]
+        await chats.ensure_chat(db, chat_id, "console", f"console · {topic.name}",
+                                config.bot.default_language)
+        await chats.subscribe(db, chat_id, topic.name)
+
+
+def delivery_bot(config: Config) -> Bot:
+    """A Bot for alerts only: the deliverer paces it itself, so it has no rate limiter
+    (two limiters would each wait for the other), and a pool for chats sent in parallel."""
+    kwargs = {}
+    if config.bot.api_base_url:
+        from bot.telegram.application import _file_base_url
+
+        base = config.bot.api_base_url.rstrip("/")
+        kwargs = {"base_url": base, "base_file_url": _file_base_url(base)}
+    request = HTTPXRequest(connection_pool_size=Pacing().max_in_flight, read_timeout=30.0)
+    return Bot(config.bot.token, request=request, **kwargs)
+
+
+async def run_service(config: Config, *, console: bool,
+                      stop: asyncio.Event | None = None) -> None:
+    """The service until SIGINT/SIGTERM (or `stop`): nothing queued is lost on the way out."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    db = await Database.open(config.storage.database)
+    application = None
+    bot = None
+    translator = None
+    poller = None
+    try:
+        await sync_config_feeds(db, config.feeds)
+        await sync_config_topics(db, config.topics)
+        translator = await Translator.create(config.translation, db)
+
+        if console:
+            await subscribe_console(db, config)
+            sender, pacing, on_health = ConsoleSender(sys.stdout), Pacing.console(), None
+        else:
+            from bot.telegram.application import build_application
+            from bot.telegram.context import BotContext
+            from bot.telegram.health_reports import AdminHealthReporter
+
+            await chats.set_console_chats_active(db, False)
+            context = BotContext(db=db, config=config, translator=translator)
+            application = build_application(config, context)
+            bot = delivery_bot(config)
+            await bot.initialize()
+            sender, pacing = TelegramSender(bot), Pacing()
+            on_health = AdminHealthReporter(application.bot, db, config)
+
+        deliverer = Deliverer(db, sender, translator.translate_entry, pacing=pacing,
+                              console=console)
+        stage = await MatchStage.load(db, on_recorded=deliverer.notify)
+        poller = FeedPoller(db, config.polling, config.storage,
+                            on_new_entries=stage.on_new_entries, on_feed_health=on_health)
+
+        if application is not None:
+            from bot.telegram.application import start_polling
+
+            context.on_topics_changed = stage.topics_changed
+            await start_polling(application)
+
+        tasks = [asyncio.create_task(poller.run(stop), name="feed-poller"),
+                 asyncio.create_task(deliverer.run(stop), name="deliverer")]
+        log.info("coverage-bot running (%s): %d feeds, %d topics",
+                 "console" if console else "telegram", len(config.feeds), len(config.topics))
+        await stop.wait()
+        log.info("stopping: finishing the polls and sends in flight")
+        if application is not None and application.updater.running:
+            await application.updater.stop()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.error("%s ended with %r", tasks[0].get_name(), result)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if application is not None:
+            from bot.telegram.application import stop_polling
+
+            with contextlib.suppress(Exception):
+                await stop_polling(application)
+                await application.shutdown()
+        if bot is not None:
+            with contextlib.suppress(Exception):
+                await bot.shutdown()
+        if poller is not None:
+            await poller.aclose()
+        if translator is not None:
+            await translator.close()
+        await db.close()
