@@ -94,6 +94,10 @@ async def run_service(config: Config, *, console: bool,
         deliverer = Deliverer(db, sender, translator.translate_entry, pacing=pacing,
                               console=console)
         stage = await MatchStage.load(db, on_recorded=deliverer.notify)
+        recovered = await stage.recover()
+        if recovered:
+            log.info("queued %d alerts for entries a previous run stored but did not match",
+                     recovered)
         poller = FeedPoller(db, config.polling, config.storage,
                             on_new_entries=stage.on_new_entries, on_feed_health=on_health)
 

@@ -22,6 +22,7 @@ from bot.matching.index import (
 )
 from bot.model import Feed, StoredEntry, Topic
 from bot.store.db import Database
+from bot.store.entries import mark_matched, pending_entries
 from bot.store.topics import list_topics
 
 log = logging.getLogger(__name__)
@@ -72,16 +73,27 @@ class MatchStage:
         """Match each new entry and store its matches with their outbox rows; rows queued."""
         index = self.index
         queued = 0
+        unmatched = []
         for stored in entries:
             entry = stored.entry
             found = index.match(entry.title, entry.summary, entry.language)
             if not found:
+                unmatched.append(stored.id)
                 continue
             queued += await record_matches(
                 self.db, stored.id, entry.alert_key,
                 [(m.topic, m.terms) for m in found],
                 time.time() if now is None else now,
             )
+        await mark_matched(self.db, unmatched)
         if queued:
             self._on_recorded()
+        return queued
+
+    async def recover(self) -> int:
+        """Match entries stored as new whose matching a crash or an error interrupted."""
+        queued = 0
+        while batch := await pending_entries(self.db):
+            for feed, stored in batch:
+                queued += await self.on_new_entries(feed, [stored])
         return queued

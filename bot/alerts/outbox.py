@@ -68,6 +68,8 @@ async def record_matches(db: Database, entry_id: int, alert_key: str,
                 "WHERE s.topic_id = ? AND c.active = 1 ORDER BY s.created_at, s.chat_id",
                 (match[0], alert_key, now, now, topic_id))
             queued += max(cursor.rowcount, 0)
+        # Matched and queued in one commit: the entry no longer waits for matching.
+        await conn.execute("UPDATE entries SET pending_match = 0 WHERE id = ?", (entry_id,))
     return queued
 
 

@@ -57,14 +57,6 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
                 [(now, feed.id, k) for k in known])
         if not fresh:
             return []
-        await conn.executemany(
-            "INSERT INTO entries (feed_id, key, alert_key, link, title, summary, language, "
-            "published_at, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
-              e.published.timestamp(), now, now) for e in fresh])
-        await conn.execute("UPDATE feeds SET entries_seen = entries_seen + ? WHERE id = ?",
-                           (len(fresh), feed.id))
-
         wanted: list[Entry] = []
         if not baseline:
             for entry in fresh:
@@ -72,6 +64,16 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
                     continue
                 seen_links.add(entry.alert_key)  # the same link twice in one poll is one
                 wanted.append(entry)
+        waiting = {e.key for e in wanted}
+        await conn.executemany(
+            "INSERT INTO entries (feed_id, key, alert_key, link, title, summary, language, "
+            "published_at, first_seen_at, last_seen_at, pending_match) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
+              e.published.timestamp(), now, now, int(e.key in waiting)) for e in fresh])
+        await conn.execute("UPDATE feeds SET entries_seen = entries_seen + ? WHERE id = ?",
+                           (len(fresh), feed.id))
+
         ids: dict[str, int] = {}
         wanted_keys = [e.key for e in wanted]
         for part in _chunks(wanted_keys):
@@ -90,12 +92,35 @@ async def prune_entries(db: Database, now: float, retention: float) -> int:
         return cursor.rowcount
 
 
+def _stored(row) -> StoredEntry:
+    return StoredEntry(id=row["id"], feed_id=row["feed_id"], entry=Entry(
+        key=row["key"], link=row["link"], title=row["title"], summary=row["summary"],
+        published=datetime.fromtimestamp(row["published_at"], UTC), language=row["language"]))
+
+
+async def pending_entries(db: Database, limit: int = 500) -> list[tuple[Feed, StoredEntry]]:
+    """New entries whose matching a crash or an error interrupted, oldest first."""
+    rows = await db.fetchall(
+        "SELECT e.id, e.feed_id, e.key, e.link, e.title, e.summary, e.language, "
+        "e.published_at, f.url, f.language AS feed_language, f.name, f.interval_s "
+        "FROM entries e JOIN feeds f ON f.id = e.feed_id "
+        "WHERE e.pending_match = 1 ORDER BY e.id LIMIT ?", (limit,))
+    return [(Feed(id=row["feed_id"], url=row["url"], language=row["feed_language"],
+                  name=row["name"], interval=row["interval_s"]), _stored(row)) for row in rows]
+
+
+async def mark_matched(db: Database, entry_ids: Iterable[int]) -> None:
+    """Entries that matched no topic are done with matching."""
+    ids = list(entry_ids)
+    if not ids:
+        return
+    async with db.transaction() as conn:
+        await conn.executemany("UPDATE entries SET pending_match = 0 WHERE id = ?",
+                               [(i,) for i in ids])
+
+
 async def get_entry(db: Database, entry_id: int) -> StoredEntry | None:
     row = await db.fetchone(
         "SELECT id, feed_id, key, link, title, summary, language, published_at "
         "FROM entries WHERE id = ?", (entry_id,))
-    if row is None:
-        return None
-    return StoredEntry(id=row["id"], feed_id=row["feed_id"], entry=Entry(
-        key=row["key"], link=row["link"], title=row["title"], summary=row["summary"],
-        published=datetime.fromtimestamp(row["published_at"], UTC), language=row["language"]))
+    return None if row is None else _stored(row)

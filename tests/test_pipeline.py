@@ -1,0 +1,96 @@
+"""The match stage: new entries become stored matches and outbox rows, once, even across a crash."""
+
+from datetime import UTC, datetime
+
+from bot.model import Entry, Feed, Topic
+from bot.pipeline import MatchStage
+from bot.store.chats import ensure_chat, subscribe
+from bot.store.db import Database
+from bot.store.entries import pending_entries, remember_entries
+from bot.store.feeds import get_feed_by_url, sync_config_feeds
+from bot.config import FeedConfig
+from bot.store.topics import add_topic, delete_topic, set_query
+
+NOW = datetime.now(UTC)
+
+
+def entry(key: str, title: str, summary: str = "") -> Entry:
+    return Entry(key=key, link=f"https://lemonde.example/{key}", title=title, summary=summary,
+                 published=NOW, language="fr")
+
+
+async def world(tmp_path) -> tuple[Database, Feed]:
+    db = await Database.open(tmp_path / "pipeline.sqlite3")
+    await sync_config_feeds(db, [FeedConfig(url="https://lemonde.example/rss", language="fr",
+                                            name="Le Monde")])
+    feed = await get_feed_by_url(db, "https://lemonde.example/rss")
+    await add_topic(db, Topic("oreshnik", "Oreshnik", {"fr": "oreshnik OR orechnik"}))
+    await ensure_chat(db, 42, "private", "reader", "en")
+    await subscribe(db, 42, "oreshnik")
+    return db, feed
+
+
+async def outbox_rows(db: Database) -> list[tuple]:
+    return [tuple(r) for r in await db.fetchall(
+        "SELECT o.chat_id, e.key FROM outbox o JOIN matches m ON m.id = o.match_id "
+        "JOIN entries e ON e.id = m.entry_id ORDER BY o.id")]
+
+
+async def test_new_matching_entry_queues_one_alert_per_subscriber(tmp_path):
+    db, feed = await world(tmp_path)
+    woken = []
+    stage = await MatchStage.load(db, on_recorded=lambda: woken.append(1))
+    new = await remember_entries(db, feed, [entry("a", "Le missile Orechnik frappe Dnipro"),
+                                            entry("b", "Météo : il pleut")], NOW.timestamp(),
+                                 baseline=False)
+    assert await stage.on_new_entries(feed, new) == 1
+    assert await outbox_rows(db) == [(42, "a")]
+    assert woken == [1]
+    assert await pending_entries(db) == []  # the non-matching entry is settled too
+    # The same entries handed over again (a re-poll, a retry) queue nothing more.
+    assert await stage.on_new_entries(feed, new) == 0
+    assert await outbox_rows(db) == [(42, "a")]
+    await db.close()
+
+
+async def test_entries_stored_but_not_matched_before_a_crash_are_matched_at_start(tmp_path):
+    db, feed = await world(tmp_path)
+    # The poller committed the entries, then the process died before matching them.
+    await remember_entries(db, feed, [entry("c", "Oreshnik : ce que l'on sait")],
+                           NOW.timestamp(), baseline=False)
+    await db.close()
+
+    db = await Database.open(tmp_path / "pipeline.sqlite3")
+    stage = await MatchStage.load(db)
+    assert await stage.recover() == 1
+    assert await outbox_rows(db) == [(42, "c")]
+    assert await stage.recover() == 0
+    await db.close()
+
+
+async def test_baseline_entries_never_wait_for_matching(tmp_path):
+    db, feed = await world(tmp_path)
+    await remember_entries(db, feed, [entry("d", "Oreshnik")], NOW.timestamp(), baseline=True)
+    stage = await MatchStage.load(db)
+    assert await stage.recover() == 0
+    assert await outbox_rows(db) == []
+    await db.close()
+
+
+async def test_topic_edits_reach_the_live_index(tmp_path):
+    db, feed = await world(tmp_path)
+    stage = await MatchStage.load(db)
+    assert stage.index.match("Storm Shadow tiré", "", "fr") == []
+
+    await add_topic(db, Topic("strikes", "Strikes", {"fr": '"storm shadow" OR scalp'}))
+    await stage.topics_changed()
+    assert [m.topic for m in stage.index.match("Storm Shadow tiré", "", "fr")] == ["strikes"]
+
+    await set_query(db, "strikes", "fr", "atacms")
+    await stage.topics_changed()
+    assert stage.index.match("Storm Shadow tiré", "", "fr") == []
+
+    await delete_topic(db, "oreshnik")
+    await stage.topics_changed()
+    assert stage.index.topics == ("strikes",)
+    await db.close()
