@@ -7,7 +7,6 @@ import hashlib
 import html
 import re
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -27,6 +26,10 @@ TRACKING_PARAMS = frozenset({
 TRACKING_PREFIXES = ("utm_",)
 NOT_XML_TYPES = ("text/html", "text/plain", "application/json", "image/", "application/pdf")
 _SPACE = re.compile(r"\s+")
+# Regular expressions rather than an HTML parser: summaries only need their words,
+# and this is several times faster on full-content feeds.
+_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_TAG = re.compile(r"</?[a-zA-Z!][^>]*>")
 # UTF-8 read as windows-1252 ("ActualitÃ©s", "Ð’ ÐœÐ¾ÑÐºÐ²Ðµ"): a lead byte then a continuation.
 _MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178"
                        "\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
@@ -120,16 +123,10 @@ def _text_value(value: str) -> str:
 
 
 def plain_text(markup: str) -> str:
-    """HTML -> text: tags and scripts dropped, entities decoded, whitespace folded."""
-    if "<" not in markup:
-        return _text_value(markup)
-    stripper = _TagStripper()
-    try:
-        stripper.feed(markup)
-        stripper.close()
-    except Exception:  # HTMLParser on hostile markup: keep what was read
-        pass
-    return _SPACE.sub(" ", "".join(stripper.parts)).strip()
+    """HTML -> text: tags, scripts and comments dropped, entities decoded, whitespace folded."""
+    if "<" in markup:
+        markup = _TAG.sub(" ", _INVISIBLE.sub(" ", markup))
+    return _text_value(markup)
 
 
 def repair_mojibake(text: str) -> str:
@@ -146,32 +143,6 @@ def repair_mojibake(text: str) -> str:
         if exc.reason == "unexpected end of data":  # cut mid-character by the publisher
             return raw[:exc.start].decode("utf-8", "replace")
         return text
-
-
-class _TagStripper(HTMLParser):
-    _SKIP = frozenset({"script", "style", "head", "title"})
-    _BREAK = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BREAK:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag):
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        elif tag in self._BREAK:
-            self.parts.append(" ")
-
-    def handle_data(self, data):
-        if not self._skipping:
-            self.parts.append(data)
 
 
 def canonical_link(url: str) -> str:
