@@ -18,7 +18,7 @@ import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,12 +28,13 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the feed server lives with the test fakes
 
-from bot.config import FeedConfig, PollingConfig, StorageConfig  # noqa: E402
-from bot.feeds.parse import ParseError, parse_entries  # noqa: E402
-from bot.feeds.poll import FeedPoller, make_parse_pool  # noqa: E402
-from bot.store import feeds as feed_store  # noqa: E402
-from bot.store.db import Database  # noqa: E402
-from fakes.feeds import CORPUS, serve_files_in_process  # noqa: E402
+from fakes.feeds import CORPUS, serve_files_in_process
+
+from bot.config import FeedConfig, PollingConfig, StorageConfig
+from bot.feeds.parse import ParseError, parse_entries
+from bot.feeds.poll import FeedPoller, make_parse_pool
+from bot.store import feeds as feed_store
+from bot.store.db import Database
 
 TARGET_COLD = 1.3
 TARGET_WARM = 0.10

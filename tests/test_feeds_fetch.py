@@ -5,12 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from fakes.feeds import FeedServer, fixture, refused_url
 
 from bot import USER_AGENT
 from bot.config import PollingConfig
 from bot.feeds.fetch import AddressGuard, FetchError, fetch_feed, make_client
 from bot.feeds.poll import fetch_and_parse
-from fakes.feeds import FeedServer, fixture, refused_url
 
 LOCAL = PollingConfig(timeout=1.0, max_bytes=100_000, allow_private_addresses=True)
 LOOPBACK_ONLY = AddressGuard(exempt=(ipaddress.ip_network("127.0.0.0/8"),))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from fakes.feeds import CORPUS, fixture
 
 from bot.feeds.parse import ParseError, canonical_link, parse_entries, plain_text
-from fakes.feeds import CORPUS, fixture
 
 NOW = datetime(2024, 11, 25, 12, 0, tzinfo=UTC)
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(),

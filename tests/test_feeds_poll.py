@@ -7,13 +7,13 @@ import ipaddress
 from datetime import UTC, datetime
 
 import pytest
+from fakes.feeds import CORPUS, FeedServer, append_item, fixture, refused_url
 
 from bot.config import FeedConfig, PollingConfig, StorageConfig
 from bot.feeds.fetch import AddressGuard
 from bot.feeds.poll import FeedPoller
 from bot.store import feeds as feed_store
 from bot.store.db import Database
-from fakes.feeds import CORPUS, FeedServer, append_item, fixture, refused_url
 
 T0 = datetime(2024, 11, 25, 12, tzinfo=UTC).timestamp()
 POLLING = PollingConfig(interval=0.2, timeout=1.0, max_bytes=20_000, concurrency=16,
@@ -111,12 +111,12 @@ async def test_second_poll_gets_304_and_parses_nothing_then_an_appended_item_is_
 async def test_real_feeds_served_locally_parse_with_right_titles_links_languages(
         db, server, poller):
     cases = {
-        "fr/lemonde-une-2017-03-09.xml": ("fr", 21, "Comment Fillon a durci son discours "
-                                          "depuis les révélations du « Canard »"),
-        "en/bbc-news-home-2021-10-18.xml": ("en", 69, "Sir David Amess: MP murder suspect "
-                                            "held under Terrorism Act"),
-        "ru/lenta-news-2021-10-03.xml": ("ru", 200, "Стали известны подробности убийства "
-                                         "с мумификацией в Одинцове"),
+        "fr/lemonde-une-2017-03-09.xml": ("fr", 21, (
+            "Comment Fillon a durci son discours depuis les révélations du « Canard »")),
+        "en/bbc-news-home-2021-10-18.xml": ("en", 69, (
+            "Sir David Amess: MP murder suspect held under Terrorism Act")),
+        "ru/lenta-news-2021-10-03.xml": ("ru", 200, (
+            "Стали известны подробности убийства с мумификацией в Одинцове")),
         "ru/pravda-com-ua-ru-2020-09-29-cp1251.xml": (
             "ru", 20, 'День сердца: инфаркты и инсульты значительно "помолодели"'),
     }

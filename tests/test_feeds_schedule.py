@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import random
 
-from bot.feeds.schedule import (MAX_BACKOFF, backoff_delay, next_poll_after_failure,
-                                next_poll_after_success)
+from bot.feeds.schedule import (
+    MAX_BACKOFF,
+    backoff_delay,
+    next_poll_after_failure,
+    next_poll_after_success,
+)
 
 
 def test_next_poll_is_one_interval_away_within_ten_percent():

@@ -58,7 +58,7 @@ class AddressGuard:
     exempt: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def from_config(cls, polling: PollingConfig) -> "AddressGuard":
+    def from_config(cls, polling: PollingConfig) -> AddressGuard:
         return cls(allow_private=polling.allow_private_addresses)
 
     async def check(self, url: str) -> None:

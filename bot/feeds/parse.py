@@ -28,7 +28,7 @@ NOT_XML_TYPES = ("text/html", "text/plain", "application/json", "image/", "appli
 _SPACE = re.compile(r"\s+")
 # Regular expressions rather than an HTML parser: summaries only need their words,
 # and this is several times faster on full-content feeds.
-_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z!][^>]*>")
 # UTF-8 read as windows-1252 ("ActualitÃ©s", "Ð’ ÐœÐ¾ÑÐºÐ²Ðµ"): a lead byte then a continuation.
 _MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import random
 import time
 from collections.abc import Awaitable, Callable
-import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,7 +96,7 @@ class FeedPoller:
     """Polls the database's feeds; call `run(stop)` for the service, `poll_once()` for a cycle."""
 
     def __init__(self, db: Database, polling: PollingConfig,
-                 storage: StorageConfig = StorageConfig(), *,
+                 storage: StorageConfig | None = None, *,
                  on_new_entries: OnNewEntries | None = None,
                  on_feed_health: OnFeedHealth | None = None,
                  client: httpx.AsyncClient | None = None,
@@ -106,7 +106,7 @@ class FeedPoller:
                  guard: AddressGuard | None = None) -> None:
         self.db = db
         self.polling = polling
-        self.storage = storage
+        self.storage = storage or StorageConfig()
         self.on_new_entries = on_new_entries
         self.on_feed_health = on_feed_health
         self.rng = rng or random.Random()
@@ -118,7 +118,7 @@ class FeedPoller:
         self.executor = executor or make_parse_pool()
         self._slots = asyncio.Semaphore(polling.concurrency)
 
-    async def __aenter__(self) -> "FeedPoller":
+    async def __aenter__(self) -> FeedPoller:
         return self
 
     async def __aexit__(self, *exc_info) -> None:
