@@ -12,6 +12,8 @@ import time
 from email.utils import formatdate
 from pathlib import Path
 
+import psutil
+
 from bot.app import run_service
 from bot.config import load_config
 from bot.store.chats import ensure_chat, subscribe
@@ -178,8 +180,12 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_at_most_one(tmp_path):
                 rss, "Orechnik : une deuxième frappe", "https://www.lemonde.fr/oreshnik_2.html"))
             # Kill it hard partway through the fan-out (29 messages a second).
             assert api.wait_for(lambda a: delivered() >= 60, timeout=30), log.read_text()
+            workers = psutil.Process(service.pid).children(recursive=True)
             service.send_signal(signal.SIGKILL)
             service.wait(10)
+            # The parse workers leave with the service instead of lingering as orphans.
+            _, alive = psutil.wait_procs(workers, timeout=5)
+            assert not alive, f"orphaned: {[p.cmdline() for p in alive]}"
         finally:
             if service.poll() is None:
                 service.kill()
