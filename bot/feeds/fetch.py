@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import ipaddress
 import socket
-import sys
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -20,13 +18,6 @@ MAX_REDIRECTS = 5
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-# httpcore tries `import sniffio` on every request; when it is not installed each
-# failed import rescans sys.path (~1 ms a request, half a 304 poll). Recording the
-# absence once makes the same ImportError immediate.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
-
 
 class FetchError(FeedError):
     """A fetch that failed in an expected way; str() is one line for the feed's health."""
