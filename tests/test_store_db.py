@@ -1,0 +1,52 @@
+"""The database: WAL, foreign keys, versioned migrations, and clear refusals."""
+
+import sqlite3
+
+import pytest
+
+from bot.store.db import SCHEMA_VERSION, Database, DatabaseError
+
+
+async def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path):
+    db = await Database.open(tmp_path / "a.sqlite3")
+    assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+    assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+    assert (await db.fetchone("SELECT MAX(version) FROM schema_version"))[0] == SCHEMA_VERSION
+    await db.close()
+    # Reopening migrates nothing twice.
+    db = await Database.open(tmp_path / "a.sqlite3")
+    versions = [row[0] for row in await db.fetchall("SELECT version FROM schema_version")]
+    assert len(versions) == len(set(versions))
+    await db.close()
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "future.sqlite3"
+    await (await Database.open(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(DatabaseError, match="newer than this coverage-bot understands"):
+        await Database.open(path)
+
+
+async def test_a_file_that_is_not_sqlite_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"definitely not sqlite" * 200)
+    with pytest.raises(DatabaseError) as info:
+        await Database.open(path)
+    assert "\n" not in str(info.value) and "junk.sqlite3" in str(info.value)
+
+
+async def test_a_missing_folder_is_refused(tmp_path):
+    with pytest.raises(DatabaseError, match="does not exist"):
+        await Database.open(tmp_path / "nowhere" / "db.sqlite3")
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
+    db = await Database.open(tmp_path / "t.sqlite3")
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO counters (name, value) VALUES ('x', 1)")
+            raise RuntimeError("boom")
+    assert await db.fetchall("SELECT * FROM counters WHERE name = 'x'") == []
+    await db.close()
