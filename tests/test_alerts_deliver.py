@@ -125,6 +125,23 @@ async def test_blocked_chat_is_deactivated_and_others_continue(db, bot, api):
     assert await _match(db, 2) == 2
 
 
+async def test_a_group_that_became_a_supergroup_gets_its_alerts_at_the_new_id(db, bot, api):
+    await add_subscriber(db, -55, ["troops"], language="fr", type="group")
+    await add_subscriber(db, 1, ["troops"])
+    api.migrate(-55, -1005500)
+    await _match(db, 0)
+    await _match(db, 1)
+    await _deliverer(db, bot).drain()
+    assert api.sent_to(-55) == []
+    assert [parse_telegram_html(m.text).split("\n")[2] for m in api.sent_to(-1005500)] == [
+        "Des troupes 0 <script>&", "Des troupes 1 <script>&"]
+    assert len(api.sent_to(1)) == 2
+    # The subscription moved too: the next alert goes straight to the new id.
+    assert await _match(db, 2) == 2
+    row = await db.fetchone("SELECT language FROM chats WHERE id = -1005500")
+    assert row[0] == "fr"
+
+
 async def test_a_private_chats_burst_arrives_in_order_at_its_pace(db, bot, api):
     await add_subscriber(db, 1, ["troops"])
     for n in range(6):

@@ -19,11 +19,13 @@ from typing import Protocol
 from bot.alerts import outbox
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import SUMMARY_LENGTH, clean, render_alert, shorten, view_from
-from bot.alerts.senders import (ChatGone, ConsoleSender, Sender, SendRejected, SendRetryAfter,
-                                SendTransient, TelegramSender)
+from bot.alerts.senders import (ChatGone, ChatMoved, ConsoleSender, Sender, SendRejected,
+                                SendRetryAfter, SendTransient, TelegramSender)
+from bot.store.chats import migrate_chat
 from bot.store.db import Database
 
 __all__ = ["Deliverer", "Pacing", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",
+           "ChatMoved",
            "SendRejected", "SendRetryAfter", "SendTransient"]
 
 log = logging.getLogger(__name__)
@@ -201,7 +203,7 @@ class Deliverer:
                     break  # shutdown() releases it with the rest
                 queue.popleft()
                 if outcome == "gone":
-                    queue.clear()  # deactivate_chat already marked them dead
+                    queue.clear()  # dead (deactivated) or moved to a new id, in the database
                 elif outcome == "deferred":
                     # keep the chat's order: its later alerts wait with the failed one
                     rest = [item.id for item in queue]
@@ -248,6 +250,11 @@ class Deliverer:
                 self._paused_until = max(self._paused_until, until)
                 self._chat_ready[item.chat_id] = max(self._chat_ready.get(item.chat_id, 0), until)
                 log.warning("flood control on chat %s: pausing %.2fs", item.chat_id, exc.seconds)
+            except ChatMoved as exc:
+                log.info("chat %s became %s: its alerts follow", item.chat_id, exc.new_chat_id)
+                await migrate_chat(self.db, item.chat_id, exc.new_chat_id)
+                self.notify()
+                return "gone"  # the rest of its queue now waits under the new id
             except ChatGone as exc:
                 self.failures += 1
                 log.info("chat %s is gone (%s): deactivated", item.chat_id, exc.reason)

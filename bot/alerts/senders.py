@@ -40,6 +40,14 @@ class ChatGone(SendError):
     """The chat blocked the bot, removed it, or no longer exists."""
 
 
+class ChatMoved(SendError):
+    """A group became a supergroup: its alerts belong to `new_chat_id` now."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"group became supergroup {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class SendTransient(SendError):
     """Network trouble or a server error: the same send may work later."""
 
@@ -85,7 +93,7 @@ class TelegramSender:
         except Forbidden as exc:
             raise ChatGone(exc.message) from None
         except ChatMigrated as exc:
-            raise ChatGone(f"group became supergroup {exc.new_chat_id}") from None
+            raise ChatMoved(exc.new_chat_id) from None
         except BadRequest as exc:
             if any(phrase in exc.message.lower() for phrase in _GONE):
                 raise ChatGone(exc.message) from None

@@ -139,7 +139,8 @@ async def subscribed_chat_count(db: Database) -> int:
 
 
 async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
-    """A group became a supergroup and got a new id: its language and subscriptions follow."""
+    """A group became a supergroup and got a new id: its language, subscriptions and
+    queued alerts follow, in one transaction."""
     async with db.transaction() as conn:
         old = await (await conn.execute("SELECT * FROM chats WHERE id = ?", (old_id,))).fetchone()
         if old is None:
@@ -155,6 +156,11 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
             "ON CONFLICT (chat_id, topic_id) DO NOTHING",
             (new_id, old_id),
         )
+        # Alerts queued for the old id (or in flight to it, refused as migrated) go to
+        # the new one; OR IGNORE keeps one alert per (item, topic, chat) if both had it.
+        await conn.execute(
+            "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending' "
+            "WHERE chat_id = ? AND state IN ('pending', 'sending')", (new_id, old_id))
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
 
 

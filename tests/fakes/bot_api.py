@@ -198,6 +198,7 @@ class _Failure:
     description: str
     remaining: int  # -1: forever
     retry_after: float | None = None
+    migrate_to_chat_id: int | None = None
 
 
 _INT_PARAMS = {"chat_id", "user_id", "message_id", "message_thread_id", "offset", "limit",
@@ -341,6 +342,14 @@ class FakeBotAPI:
         """Sends to `chat_id` fail `times` times (-1: always) with this status."""
         with self._lock:
             self._failures[chat_id] = _Failure(status, description, times, retry_after)
+
+    def migrate(self, chat_id: int, new_chat_id: int) -> None:
+        """The group became a supergroup: sends to the old id answer with the new one."""
+        self.add_chat(new_chat_id, "supergroup")
+        with self._lock:
+            self._failures[chat_id] = _Failure(
+                400, "Bad Request: group chat was upgraded to a supergroup chat", -1,
+                migrate_to_chat_id=new_chat_id)
 
     def fail_next(self, method: str, status: int = 500,
                   description: str = "Internal Server Error", times: int = 1,
@@ -533,7 +542,8 @@ class FakeBotAPI:
             if failure:
                 if failure.status == 429:
                     self.count_429 += 1
-                return _error(failure.status, failure.description, failure.retry_after)
+                return _error(failure.status, failure.description, failure.retry_after,
+                              failure.migrate_to_chat_id)
             if sending and chat_id in self._members_blocked():
                 return _error(403, "Forbidden: bot was kicked from the group chat")
             if sending:
@@ -748,10 +758,13 @@ def _ok(result: Any) -> tuple[int, dict]:
     return 200, {"ok": True, "result": result}
 
 
-def _error(status: int, description: str, retry_after: float | None = None) -> tuple[int, dict]:
+def _error(status: int, description: str, retry_after: float | None = None,
+           migrate_to_chat_id: int | None = None) -> tuple[int, dict]:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
+    if migrate_to_chat_id is not None:
+        body["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
     return status, body
 
 
