@@ -167,42 +167,48 @@ class Translator:
         return [title, cut_at_sentence(one_paragraph(summary), budget)]
 
     async def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
-        """`texts` translated: from the cache, from a call already in flight, or by one new call."""
+        """`texts` translated: from memory, from a lookup or call already in flight, or anew."""
         found: dict[str, str] = {}
         wanted = list(dict.fromkeys(t for t in texts if t))
         missing = self._from_memory(wanted, source, target, found)
-        if missing and self._flight_key(missing, source, target) not in self._in_flight:
-            for text in missing:
-                hit = await self.cache.get(source, target, text)
-                if hit is not None:
-                    found[text] = hit
-            # Another caller may have finished while we read SQLite; memory has its result.
-            missing = self._from_memory([t for t in missing if t not in found],
-                                        source, target, found)
-        hits = len(wanted) - len(missing)
-        if missing:
-            key = self._flight_key(missing, source, target)
-            task = self._in_flight.get(key)
-            leader = task is None
-            if leader:
-                task = asyncio.ensure_future(self._call_provider(missing, source, target))
-                self._in_flight[key] = task
-                task.add_done_callback(lambda _: self._in_flight.pop(key, None))
-            try:
-                # shield: one impatient caller must not cancel the call others share.
-                translated = await asyncio.shield(task)
-            except BaseException:
-                self.cache.count(hits=hits, misses=len(missing))
-                raise
-            found.update(zip(missing, translated))
-            if leader:
-                self.cache.count(hits=hits, misses=len(missing))
-            else:
-                self.shared += 1
-                self.cache.count(hits=len(wanted))
+        if not missing:
+            self.cache.count(hits=len(wanted))
+            return [found.get(t, t) for t in texts]
+        key = (source, target, tuple(text_hash(t) for t in missing))
+        task = self._in_flight.get(key)
+        leader = task is None
+        if task is None:
+            # Registered before any await: a burst of callers for one entry
+            # shares one SQLite lookup and at most one provider call.
+            task = asyncio.ensure_future(self._resolve(missing, source, target))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        try:
+            # shield: one impatient caller must not cancel the work others share.
+            translated, sent = await asyncio.shield(task)
+        except BaseException:
+            self.cache.count(hits=len(wanted) - len(missing), misses=len(missing))
+            raise
+        found.update(zip(missing, translated))
+        if leader:
+            self.cache.count(hits=len(wanted) - sent, misses=sent)
         else:
-            self.cache.count(hits=hits)
+            self.shared += 1
+            self.cache.count(hits=len(wanted))
         return [found.get(t, t) for t in texts]
+
+    async def _resolve(self, texts: list[str], source: str,
+                       target: str) -> tuple[list[str], int]:
+        """Translations from SQLite, the rest from the provider; and how many were sent."""
+        found: dict[str, str] = {}
+        for text in texts:
+            hit = await self.cache.get(source, target, text)
+            if hit is not None:
+                found[text] = hit
+        unknown = [t for t in texts if t not in found]
+        if unknown:
+            found.update(zip(unknown, await self._call_provider(unknown, source, target)))
+        return [found[t] for t in texts], len(unknown)
 
     async def _call_provider(self, texts: list[str], source: str, target: str) -> list[str]:
         """One provider request (retried on 429/5xx) within the timeout; cached on success."""
@@ -259,9 +265,6 @@ class Translator:
             else:
                 found[text] = hit
         return missing
-
-    def _flight_key(self, texts: list[str], source: str, target: str) -> tuple:
-        return (source, target, tuple(text_hash(t) for t in texts))
 
     def _count_usage(self) -> None:
         calls, characters = self.provider.take_usage()
