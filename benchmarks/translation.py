@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import TranslationConfig  # noqa: E402
-from bot.store.db import Database  # noqa: E402
-from bot.translation import Translator  # noqa: E402
-from tests.fakes.libretranslate import FakeLibreTranslate  # noqa: E402
+from bot.config import TranslationConfig
+from bot.store.db import Database
+from bot.translation import Translator
+from tests.fakes.libretranslate import FakeLibreTranslate
 
 SUBSCRIBERS = 1000
 LANGUAGES = ("en", "fr", "ru")

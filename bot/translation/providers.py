@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
 
 import requests
 from deep_translator import DeeplTranslator, GoogleTranslator, LibreTranslator, MyMemoryTranslator
@@ -93,7 +94,7 @@ class Provider:
     # (six bytes per letter once percent-encoded) besides each service's cap.
     max_chars = 5000
     # Our language codes -> the provider's codes.
-    codes: dict[str, str] = {lang: lang for lang in LANGUAGES}
+    codes: ClassVar[dict[str, str]] = {lang: lang for lang in LANGUAGES}
 
     def __init__(self, base_url: str = "", api_key: str = "") -> None:
         self.base_url = base_url
@@ -192,7 +193,7 @@ class LibreProvider(Provider):
 class MyMemoryProvider(Provider):
     name = "mymemory"
     max_chars = 499  # the free API's limit, checked by the client as < 500
-    codes = {"en": "en-GB", "fr": "fr-FR", "ru": "ru-RU"}
+    codes: ClassVar[dict[str, str]] = {"en": "en-GB", "fr": "fr-FR", "ru": "ru-RU"}
 
     def client(self, source: str, target: str) -> BaseTranslator:
         client = MyMemoryTranslator(source=source, target=target)
@@ -234,7 +235,7 @@ def language_problems(provider: Provider) -> list[str]:
             provider.client(provider.codes[lang], provider.codes[other])
         except LanguageNotSupportedException:
             problems.append(f"translation.provider: {provider.name} does not support {lang!r}")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a client that cannot start is a config problem
             problems.append(f"translation.provider: {provider.name} cannot start: "
                             f"{one_paragraph(str(exc))}")
             break
@@ -343,7 +344,7 @@ class ProviderPool:
         future.add_done_callback(self._free)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ProviderError("transient", f"{self.provider.name} did not answer within "
                                 f"{timeout:.3g}s") from None
 

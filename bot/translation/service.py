@@ -77,7 +77,7 @@ class Translator:
     async def create(cls, config: TranslationConfig, db: Database, *, workers: int = 4,
                      breaker: CircuitBreaker | None = None,
                      clock: Callable[[], float] = time.monotonic,
-                     rng: random.Random | None = None) -> "Translator":
+                     rng: random.Random | None = None) -> Translator:
         provider = make_provider(config)
         return cls(provider, ProviderPool(provider, workers), TranslationCache(db, provider.name),
                    config.timeout, breaker or CircuitBreaker(), clock, rng)
@@ -94,7 +94,7 @@ class Translator:
         except ProviderError as exc:
             log.info("entry left in %s: %s", source, exc)
             return Translation(title, summary, translated=False, note=UNAVAILABLE_NOTE)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("entry left in %s: translation took over %gs", source, self.timeout)
             return Translation(title, summary, translated=False, note=UNAVAILABLE_NOTE)
         except Exception:
@@ -122,7 +122,7 @@ class Translator:
         try:
             translated = await asyncio.wait_for(self._translate(terms, source, target),
                                                 self.timeout + GRACE)
-        except (ProviderError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ProviderError) as exc:
             reason = str(exc) or "no answer in time"
             raise TranslationUnavailable(f"could not translate the query: {reason}") from None
         words = {term: _as_term(new) or term for term, new in zip(terms, translated)}

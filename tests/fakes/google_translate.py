@@ -29,7 +29,7 @@ class FakeGoogleTranslate:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/m"
 
-    def __enter__(self) -> "FakeGoogleTranslate":
+    def __enter__(self) -> FakeGoogleTranslate:
         self._thread.start()
         return self
 

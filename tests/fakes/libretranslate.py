@@ -75,7 +75,7 @@ class FakeLibreTranslate:
     def calls(self) -> int:
         return len(self.requests)
 
-    def start(self) -> "FakeLibreTranslate":
+    def start(self) -> FakeLibreTranslate:
         self._thread.start()
         return self
 
@@ -84,7 +84,7 @@ class FakeLibreTranslate:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FakeLibreTranslate":
+    def __enter__(self) -> FakeLibreTranslate:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
