@@ -59,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     if args.command == "check":
+        from bot.translation.providers import language_problems, make_provider
+
+        problems = language_problems(make_provider(config.translation))
+        for problem in problems:
+            print(f"{args.config}: {problem}", file=sys.stderr)
+        if problems:
+            return EXIT_USAGE
         print(f"{args.config}: OK ({len(config.feeds)} feeds, {len(config.topics)} topics)")
         return 0
 
