@@ -1,9 +1,10 @@
 """Fan-out: one alert to many subscribed chats through the fake Bot API enforcing Telegram's limits.
 
 Prints messages per second as a fraction of Telegram's 30/s, 429s received,
-lost and repeated messages, and the latency from recording a new match to its
-first alert, next to the targets. The fake runs in its own process so it does
-not share the deliverer's event loop.
+lost and repeated messages, and the latency from a new item appearing in a feed
+to its first alert (through the real poller, matcher, LibreTranslate client,
+outbox and deliverer), next to the targets. The fake Bot API runs in its own
+process so it does not share the service's event loop.
 
     python benchmarks/fanout.py --chats 10000
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.utils
 import json
 import subprocess
 import sys
@@ -29,23 +31,19 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.alerts import outbox  # noqa: E402
 from bot.alerts.deliver import Deliverer, Pacing, TelegramSender  # noqa: E402
-from tests.fakes.alert_world import (add_entry, add_feed, add_subscribers,  # noqa: E402
-                                     add_topic_named, open_db)
+from bot.config import FeedConfig, PollingConfig, TranslationConfig  # noqa: E402
+from bot.feeds.poll import FeedPoller  # noqa: E402
+from bot.model import Topic  # noqa: E402
+from bot.pipeline import MatchStage  # noqa: E402
+from bot.store.feeds import sync_config_feeds  # noqa: E402
+from bot.store.topics import add_topic  # noqa: E402
+from bot.translation.service import Translator  # noqa: E402
+from tests.fakes.alert_world import add_subscribers, open_db  # noqa: E402
 from tests.fakes.bot_api import TOKEN  # noqa: E402
+from tests.fakes.feeds import FeedServer  # noqa: E402
+from tests.fakes.libretranslate import FakeLibreTranslate  # noqa: E402
 
 TELEGRAM_RATE = 30.0
-
-
-@dataclass(frozen=True)
-class Translation:
-    title: str
-    summary: str
-    translated: bool
-    note: str | None = None
-
-
-async def translate(title: str, summary: str, source: str, target: str) -> Translation:
-    return Translation(f"[{target}] {title}", f"[{target}] {summary}", True)
 
 
 class TimedSender(TelegramSender):
@@ -72,43 +70,77 @@ def fake_state(port: int) -> dict:
         return json.load(r)
 
 
-async def run(chats: int, folder: Path, port: int) -> dict:
+RSS = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>
+<title>Le Monde</title><link>https://www.lemonde.fr/</link>{items}</channel></rss>"""
+ITEM = ("<item><title>{title}</title><link>{link}</link><description>{summary}</description>"
+        "<pubDate>{date}</pubDate></item>")
+
+
+def feed_body(*items: tuple[str, str, str]) -> bytes:
+    date = email.utils.formatdate(usegmt=True)
+    return RSS.format(items="".join(ITEM.format(title=t, link=link, summary=s, date=date)
+                                    for t, link, s in items)).encode()
+
+
+async def run(chats: int, folder: Path, port: int, interval: float) -> dict:
+    """The real pipeline: a feed on 127.0.0.1 gains an item; poller, matcher, LibreTranslate
+    through deep-translator, outbox and deliverer carry it to every subscribed chat."""
     db = await open_db(folder, "fanout.sqlite3")
-    await add_topic_named(db, "troops", "Western troops in Ukraine")
+    await add_topic(db, Topic("troops", "Western troops in Ukraine",
+                              {"fr": "(troupes OR soldats) AND ukraine"}))
     await add_subscribers(db, list(range(1, chats + 1)), "troops", language="ru")
-    feed = await add_feed(db, "https://www.lemonde.fr/rss", "fr", "Le Monde")
-    entry = await add_entry(db, feed, "https://www.lemonde.fr/a", "Des troupes en Ukraine",
-                            "Paris envisage d'envoyer des troupes. " * 20, "fr")
-    bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
-                       request=HTTPXRequest(connection_pool_size=64))
-    async with bot:
-        sender = TimedSender(bot)
-        deliverer = Deliverer(db, sender, translate, Pacing())
-        stop = asyncio.Event()
-        task = asyncio.create_task(deliverer.run(stop))
-        await asyncio.sleep(0.5)  # an idle service waiting for news
-        recorded = time.monotonic()
-        await outbox.record_matches(db, entry, "https://www.lemonde.fr/a",
-                                    [("troops", ["troupes", "ukraine"])], time.time())
-        deliverer.notify()
-        while await outbox.queue_length(db):
-            await asyncio.sleep(0.5)
-        stop.set()
-        await task
+    old = ("Météo : il pleut sur Paris", "https://www.lemonde.fr/meteo", "Encore.")
+    new = ("Des troupes européennes en Ukraine ?", "https://www.lemonde.fr/troupes",
+           "Paris envisage d'envoyer des soldats. " * 20)
+    with FeedServer() as feeds, FakeLibreTranslate() as libre:
+        url = feeds.add("/rss.xml", feed_body(old))
+        polling = PollingConfig(interval=interval, timeout=5.0, allow_private_addresses=True)
+        await sync_config_feeds(db, [FeedConfig(url=url, language="fr", name="Le Monde")])
+        translator = await Translator.create(
+            TranslationConfig(provider="libre", base_url=libre.url, api_key="k", timeout=5.0), db)
+        bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+                           request=HTTPXRequest(connection_pool_size=64))
+        async with bot:
+            sender = TimedSender(bot)
+            deliverer = Deliverer(db, sender, translator.translate_entry, Pacing())
+            stage = await MatchStage.load(db, on_recorded=deliverer.notify)
+            matched_at: list[float] = []
+
+            async def on_new_entries(feed, entries):
+                matched_at.append(time.monotonic())
+                await stage.on_new_entries(feed, entries)
+
+            stop = asyncio.Event()
+            async with FeedPoller(db, polling, on_new_entries=on_new_entries) as poller:
+                tasks = [asyncio.create_task(deliverer.run(stop)),
+                         asyncio.create_task(poller.run(stop))]
+                while feeds.hits("/rss.xml") < 2:  # the baseline poll, then an idle one
+                    await asyncio.sleep(0.05)
+                published = time.monotonic()
+                feeds.change("/rss.xml", body=feed_body(new, old))
+                while not matched_at or await outbox.queue_length(db):
+                    await asyncio.sleep(0.5)
+                stop.set()
+                await asyncio.gather(*tasks)
+            calls = libre.calls
+        await translator.close()
     await db.close()
-    return {"latency": (sender.first_at or recorded) - recorded,
-            "client_429": deliverer.count_429}
+    first = sender.first_at or published
+    return {"latency": first - published, "fetched_to_first": first - matched_at[0],
+            "client_429": deliverer.count_429, "translation_calls": calls}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--interval", type=float, default=1.0,
+                        help="feed poll interval in seconds (the latency's main part)")
     args = parser.parse_args()
     proc, port = start_fake()
     try:
         with tempfile.TemporaryDirectory() as folder:
             started = time.monotonic()
-            result = asyncio.run(run(args.chats, Path(folder), port))
+            result = asyncio.run(run(args.chats, Path(folder), port, args.interval))
             wall = time.monotonic() - started
         state = fake_state(port)
     finally:
@@ -125,7 +157,10 @@ def main() -> None:
     print(f"{'429s received':<34}{state['count_429']:>12}  < 10")
     print(f"{'lost messages':<34}{lost:>12}  0")
     print(f"{'repeated messages':<34}{repeated:>12}  0")
-    print(f"{'match -> first alert latency':<34}{result['latency'] * 1000:>9.0f} ms  (no target)")
+    print(f"{'new feed item -> first alert':<34}{result['latency'] * 1000:>9.0f} ms  "
+          f"(poll interval {args.interval:g} s)")
+    print(f"{'item fetched -> first alert':<34}{result['fetched_to_first'] * 1000:>9.0f} ms")
+    print(f"{'translation calls':<34}{result['translation_calls']:>12}  1 (one language)")
 
 
 if __name__ == "__main__":
