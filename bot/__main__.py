@@ -91,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         # httpx logs every request at INFO; feed polling would drown the log.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        from bot.app import run_service
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # PTB's JobQueue chatter
+        from bot.app import ServiceError, run_service
         from bot.store.db import DatabaseError
 
         try:
             asyncio.run(run_service(config, console=args.console))
-        except DatabaseError as exc:
+        except (DatabaseError, ServiceError) as exc:
             return _fail(str(exc))
         except KeyboardInterrupt:
             pass

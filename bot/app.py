@@ -57,6 +57,34 @@ def delivery_bot(config: Config) -> Bot:
     return Bot(config.bot.token, request=request, **kwargs)
 
 
+class ServiceError(Exception):
+    """The service cannot run as configured; the message is one line for the user."""
+
+
+async def _start_telegram(application, stop: asyncio.Event) -> bool:
+    """Start long polling; wait out a Bot API that cannot be reached (False if stopped
+    meanwhile). A token Telegram refuses is the user's to fix: ServiceError."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.telegram.application import start_polling
+
+    delay = 2.0
+    while True:
+        try:
+            await start_polling(application)
+            return True
+        except InvalidToken:
+            raise ServiceError("Telegram refused the bot token (check bot.token or "
+                               "COVERAGE_BOT_TOKEN)") from None
+        except NetworkError as exc:
+            log.warning("cannot reach the Telegram Bot API (%s); retrying in %gs", exc, delay)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return False
+        delay = min(delay * 2, 60.0)
+
+
 async def run_service(config: Config, *, console: bool,
                       stop: asyncio.Event | None = None) -> None:
     """The service until SIGINT/SIGTERM (or `stop`): nothing queued is lost on the way out."""
@@ -87,7 +115,6 @@ async def run_service(config: Config, *, console: bool,
             context = BotContext(db=db, config=config, translator=translator)
             application = build_application(config, context)
             bot = delivery_bot(config)
-            await bot.initialize()
             sender, pacing = TelegramSender(bot), Pacing()
             on_health = AdminHealthReporter(application.bot, db, config)
 
@@ -102,10 +129,10 @@ async def run_service(config: Config, *, console: bool,
                             on_new_entries=stage.on_new_entries, on_feed_health=on_health)
 
         if application is not None:
-            from bot.telegram.application import start_polling
-
             context.on_topics_changed = stage.topics_changed
-            await start_polling(application)
+            if not await _start_telegram(application, stop):
+                return
+            await bot.initialize()  # after the token and the Bot API proved usable
 
         tasks = [asyncio.create_task(poller.run(stop), name="feed-poller"),
                  asyncio.create_task(deliverer.run(stop), name="deliverer")]

@@ -145,3 +145,34 @@ def test_unreadable_database_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert "cannot use database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_token_telegram_refuses_is_one_line_and_exit_2(tmp_path):
+    from tests.fakes.bot_api import FakeBotAPI
+
+    with FakeBotAPI() as api:
+        config = tmp_path / "config.toml"
+        config.write_text(f'[bot]\ntoken = "999:wrong"\napi_base_url = "{api.base_url}"\n'
+                          f'[storage]\ndatabase = "{tmp_path / "db.sqlite3"}"\n')
+        result = cli("run", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Telegram refused the bot token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_bot_api_is_waited_for_and_sigterm_still_stops(tmp_path):
+    config = tmp_path / "config.toml"
+    base = refused_url().rsplit("/", 1)[0]
+    config.write_text(f'[bot]\ntoken = "1:x"\napi_base_url = "{base}/bot"\n'
+                      f'[storage]\ndatabase = "{tmp_path / "db.sqlite3"}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_BOT_")}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    assert process.poll() is None, process.communicate()[1]  # still waiting, not crashed
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "cannot reach the Telegram Bot API" in err
+    assert "Traceback" not in err

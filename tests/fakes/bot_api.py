@@ -806,7 +806,8 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = f"/bot{self.fake.token}/"
         url = url._replace(path=unquote(url.path))
         if not url.path.startswith(prefix):
-            self._reply(404, b'{"ok":false,"error_code":404,"description":"Not Found"}')
+            # What Telegram answers a token it does not know.
+            self._reply(401, b'{"ok":false,"error_code":401,"description":"Unauthorized"}')
             return
         method = url.path[len(prefix):]
         params, files = _parse_body(self.headers.get("Content-Type") or "", raw)
