@@ -20,28 +20,27 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import telegram  # noqa: E402
-from telegram.request import HTTPXRequest  # noqa: E402
+import telegram
+from telegram.request import HTTPXRequest
 
-from bot.alerts import outbox  # noqa: E402
-from bot.alerts.deliver import Deliverer, Pacing, TelegramSender  # noqa: E402
-from bot.config import FeedConfig, PollingConfig, TranslationConfig  # noqa: E402
-from bot.feeds.poll import FeedPoller  # noqa: E402
-from bot.model import Topic  # noqa: E402
-from bot.pipeline import MatchStage  # noqa: E402
-from bot.store.feeds import sync_config_feeds  # noqa: E402
-from bot.store.topics import add_topic  # noqa: E402
-from bot.translation.service import Translator  # noqa: E402
-from tests.fakes.alert_world import add_subscribers, open_db  # noqa: E402
-from tests.fakes.bot_api import TOKEN  # noqa: E402
-from tests.fakes.feeds import FeedServer  # noqa: E402
-from tests.fakes.libretranslate import FakeLibreTranslate  # noqa: E402
+from bot.alerts import outbox
+from bot.alerts.deliver import Deliverer, Pacing, TelegramSender
+from bot.config import FeedConfig, PollingConfig, TranslationConfig
+from bot.feeds.poll import FeedPoller
+from bot.model import Topic
+from bot.pipeline import MatchStage
+from bot.store.feeds import sync_config_feeds
+from bot.store.topics import add_topic
+from bot.translation.service import Translator
+from tests.fakes.alert_world import add_subscribers, open_db
+from tests.fakes.bot_api import TOKEN
+from tests.fakes.feeds import FeedServer
+from tests.fakes.libretranslate import FakeLibreTranslate
 
 TELEGRAM_RATE = 30.0
 

@@ -51,7 +51,7 @@ class MatchStage:
 
     @classmethod
     async def load(cls, db: Database, on_recorded: Callable[[], None] = lambda: None
-                   ) -> "MatchStage":
+                   ) -> MatchStage:
         return cls(db, compile_stored_topics(await list_topics(db)), on_recorded)
 
     async def topics_changed(self) -> None:

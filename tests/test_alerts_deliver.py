@@ -10,8 +10,7 @@ from telegram.request import HTTPXRequest
 
 from bot.alerts import outbox
 from bot.alerts.deliver import ConsoleSender, Deliverer, Pacing, TelegramSender
-from tests.fakes.alert_world import (add_entry, add_feed, add_subscriber, add_topic_named,
-                                     open_db)
+from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
 from tests.fakes.bot_api import FakeBotAPI, Limits, parse_telegram_html
 
 FAST = Pacing().scaled(0.05)  # Telegram's limits, twenty times faster

@@ -3,8 +3,7 @@
 import pytest
 
 from bot.alerts import outbox
-from tests.fakes.alert_world import (add_entry, add_feed, add_subscriber, add_topic_named,
-                                     open_db)
+from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
 
 
 @pytest.fixture

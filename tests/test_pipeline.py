@@ -2,13 +2,13 @@
 
 from datetime import UTC, datetime
 
+from bot.config import FeedConfig
 from bot.model import Entry, Feed, Topic
 from bot.pipeline import MatchStage
 from bot.store.chats import ensure_chat, subscribe
 from bot.store.db import Database
 from bot.store.entries import pending_entries, remember_entries
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
-from bot.config import FeedConfig
 from bot.store.topics import add_topic, delete_topic, set_query
 
 NOW = datetime.now(UTC)

@@ -8,7 +8,6 @@ message in flight (see outbox.requeue_inflight).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -19,8 +18,16 @@ from typing import Protocol
 from bot.alerts import outbox
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import SUMMARY_LENGTH, clean, render_alert, shorten, view_from
-from bot.alerts.senders import (ChatGone, ChatMoved, ConsoleSender, Sender, SendRejected,
-                                SendRetryAfter, SendTransient, TelegramSender)
+from bot.alerts.senders import (
+    ChatGone,
+    ChatMoved,
+    ConsoleSender,
+    Sender,
+    SendRejected,
+    SendRetryAfter,
+    SendTransient,
+    TelegramSender,
+)
 from bot.store.chats import migrate_chat
 from bot.store.db import Database
 
@@ -59,11 +66,11 @@ class Pacing:
     max_in_flight: int = 64  # concurrent HTTP requests
 
     @classmethod
-    def console(cls) -> "Pacing":
+    def console(cls) -> Pacing:
         """No one to flood: print as fast as alerts come."""
         return cls(per_second=1000.0, chat_interval=0.0, group_interval=0.0)
 
-    def scaled(self, factor: float) -> "Pacing":
+    def scaled(self, factor: float) -> Pacing:
         """The same limits with every interval multiplied by `factor` (tests)."""
         return Pacing(per_second=self.per_second / factor,
                       per_window=self.per_window, window=self.window * factor,

@@ -14,8 +14,14 @@ from typing import Protocol, TextIO
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import (BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter,
-                            TelegramError)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.alerts.render import strip_html
 

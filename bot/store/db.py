@@ -42,7 +42,7 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> "Database":
+    async def open(cls, path: str | Path) -> Database:
         """Open (creating if needed) and migrate; DatabaseError with a one-line reason."""
         path = str(path)
         if path != ":memory:":

@@ -16,8 +16,14 @@ from bot.store.feeds import list_feeds
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
-from bot.telegram.topic_edits import (FormError, fill_languages, query_errors, read_addtopic,
-                                      topic_from, try_topic)
+from bot.telegram.topic_edits import (
+    FormError,
+    fill_languages,
+    query_errors,
+    read_addtopic,
+    topic_from,
+    try_topic,
+)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 

@@ -12,8 +12,13 @@ from telegram.ext import ContextTypes
 
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, topics
-from bot.telegram.access import (ChannelRefused, channel_reference, is_bot_admin,
-                                 may_manage_chat, resolve_channel)
+from bot.telegram.access import (
+    ChannelRefused,
+    channel_reference,
+    is_bot_admin,
+    may_manage_chat,
+    resolve_channel,
+)
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
 

@@ -41,7 +41,7 @@ class BotContext:
 
     db: Database
     config: Config
-    translator: "Translator | None" = None  # None: /addtopic needs every language written out
+    translator: Translator | None = None  # None: /addtopic needs every language written out
     on_topics_changed: Callback = _nothing
     on_feeds_changed: Callback = _nothing
     clock: Callable[[], float] = field(default=time.time)

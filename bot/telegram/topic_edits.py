@@ -81,7 +81,7 @@ class FilledQuery:
     error: str | None = None  # why it is missing (or the refused translation in `query`)
 
 
-async def fill_languages(translator: "Translator | None",
+async def fill_languages(translator: Translator | None,
                          queries: dict[str, str]) -> list[FilledQuery]:
     """Every language in order; a left-out one is the translation of one given query.
 
@@ -97,7 +97,7 @@ async def fill_languages(translator: "Translator | None",
     return filled
 
 
-async def _translate(translator: "Translator | None", text: str, source: str,
+async def _translate(translator: Translator | None, text: str, source: str,
                      target: str) -> FilledQuery:
     from bot.translation.service import TranslationUnavailable
 

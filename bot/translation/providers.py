@@ -235,7 +235,7 @@ def language_problems(provider: Provider) -> list[str]:
             provider.client(provider.codes[lang], provider.codes[other])
         except LanguageNotSupportedException:
             problems.append(f"translation.provider: {provider.name} does not support {lang!r}")
-        except Exception as exc:  # noqa: BLE001 - a client that cannot start is a config problem
+        except Exception as exc:
             problems.append(f"translation.provider: {provider.name} cannot start: "
                             f"{one_paragraph(str(exc))}")
             break
@@ -339,7 +339,8 @@ class ProviderPool:
             future = self._executor.submit(self._run, texts, source, target, timeout)
         except RuntimeError:
             self._free(None)
-            raise ProviderError("busy", f"{self.provider.name}: translation is shutting down")
+            raise ProviderError("busy",
+                                f"{self.provider.name}: translation is shutting down") from None
         # Fires when the thread returns, or when the call is cancelled before it starts.
         future.add_done_callback(self._free)
         try:

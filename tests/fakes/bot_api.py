@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import email.parser
 import email.policy
-import html
 import itertools
 import json
 import math
@@ -29,7 +28,7 @@ import sys
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -257,7 +256,7 @@ class FakeBotAPI:
 
     # ---- lifecycle
 
-    def start(self, port: int = 0) -> "FakeBotAPI":
+    def start(self, port: int = 0) -> FakeBotAPI:
         api = self
 
         class Handler(_Handler):
@@ -280,7 +279,7 @@ class FakeBotAPI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeBotAPI":
+    def __enter__(self) -> FakeBotAPI:
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc: object) -> None:
@@ -775,7 +774,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     fake: FakeBotAPI
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
@@ -785,7 +784,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)  # PTB percent-encodes the token's ':'
         prefix = f"/file/bot{self.fake.token}/"
         if path.startswith(prefix):
@@ -799,7 +798,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.do_POST()
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
