@@ -290,3 +290,32 @@ def test_editing_a_large_index_is_fast():
 def test_an_empty_index_matches_nothing():
     assert isinstance(compile_topics([]), TopicIndex)
     assert compile_topics([]).match("Ukraine", "", "en") == []
+
+
+def test_phrases_in_a_long_summary_agree_with_the_reference():
+    # Past a few hundred words, phrases are found through the text's word pairs,
+    # not by scanning: both ways must give the reference's answers.
+    from bot.matching.reference import ReferenceMatcher
+
+    filler = " ".join(f"word{n} the" for n in range(400))
+    summary = f"{filler} Storm Shadow missiles hit. Troops of the Black Sea fleet. {filler}"
+    queries = [
+        TopicQuery("a", "en", '"storm shadow"'),
+        TopicQuery("b", "en", '"shadow storm"'),
+        TopicQuery("c", "en", '"black sea fleet"'),
+        TopicQuery("d", "en", '"sea black fleet"'),
+        TopicQuery("e", "en", '"fleet word0"'),
+        TopicQuery("f", "en", '"hit troops" OR missil*'),
+        TopicQuery("g", "en", '"title storm"'),
+    ]
+    index, reference = compile_topics(queries), ReferenceMatcher(queries)
+    title = "A title"
+    found = index.match(title, summary, "en")
+    assert found == reference.match(title, summary, "en")
+    assert [m.topic for m in found] == ["a", "c", "e", "f"]
+
+
+def test_deeply_nested_query_compiles_and_matches():
+    query = "(" * 15 + "ukraine" + " OR russia)" * 15
+    index = compile_topics([TopicQuery("t", "en", f"{query} -nothing")])
+    assert [m.topic for m in index.match("Russia", "", "en")] == ["t"]

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import Stemmer
 
@@ -149,6 +150,11 @@ COMMON_WORDS: dict[str, frozenset[str]] = {
 FIELD_BREAK = ""
 
 
+# Up to this many stems, a phrase is looked for by scanning, which allocates
+# nothing; beyond, by a set of the text's adjacent pairs, built once.
+_SCANNED_LENGTH = 400
+
+
 @dataclass(frozen=True, slots=True)
 class EntryTokens:
     """An entry analysed once for its language; every matcher reads this."""
@@ -157,20 +163,56 @@ class EntryTokens:
     words: frozenset[str]  # distinct normalised words, for prefix terms
     stems: frozenset[str]  # distinct stems, for word terms and candidate lookup
     sequence: tuple[str, ...]  # stems in order, FIELD_BREAK between title and summary
-    # Memo for word_starts: a long summary has hundreds of distinct words, and
-    # many prefix terms may be asked about one entry.
+    # Memos for word_starts, has_prefix and has_phrase: a long summary has
+    # thousands of words, and many terms may be asked about one entry.
     _starts: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _pairs: list[frozenset[tuple[str, str]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+    _joined_words: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def word_starts(self, length: int) -> frozenset[str]:
         """The first `length` characters of every word (whole words when shorter)."""
         starts = self._starts.get(length)
         if starts is None:
-            starts = self._starts[length] = frozenset(word[:length] for word in self.words)
+            starts = frozenset(map(itemgetter(slice(length)), self.words))
+            self._starts[length] = starts
         return starts
 
     def has_prefix(self, prefix: str) -> bool:
         """Whether some word starts with prefix."""
-        return prefix in self.word_starts(len(prefix))
+        # Prefix terms come in many lengths. All the words joined, each after a
+        # newline (never part of a word), answer every length with one substring
+        # search, where a set of word starts would be built per length.
+        if not self._joined_words:
+            self._joined_words.append("\n" + "\n".join(self.words))
+        return "\n" + prefix in self._joined_words[0]
+
+    def has_phrase(self, phrase: tuple[str, ...], pivot: int = 0) -> bool:
+        """Whether the stems of `phrase` (two or more) occur in this order within
+        one field. `pivot` names the phrase's rarest-looking stem, where a scan of
+        a longer phrase starts."""
+        if len(self.sequence) > _SCANNED_LENGTH:
+            if not self._pairs:
+                # A long text's adjacent pairs, built once: a two-word phrase (most
+                # are) is then one set lookup, however long the entry. FIELD_BREAK
+                # is never a stem, so no pair spans title and summary.
+                self._pairs.append(frozenset(zip(self.sequence, self.sequence[1:])))
+            pairs = self._pairs[0]
+            if len(phrase) == 2:
+                return phrase in pairs
+            if not all(pair in pairs for pair in zip(phrase, phrase[1:])):
+                return False
+        sequence, anchor, length = self.sequence, phrase[pivot], len(phrase)
+        found = pivot - 1
+        try:
+            while True:
+                found = sequence.index(anchor, found + 1)
+                start = found - pivot
+                if start >= 0 and sequence[start : start + length] == phrase:
+                    return True
+        except ValueError:
+            return False
 
 
 def tokenize_entry(title: str, summary: str, language: str) -> EntryTokens:
