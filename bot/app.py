@@ -12,11 +12,14 @@ import contextlib
 import logging
 import signal
 import sys
+import time
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.alerts.deliver import Deliverer, Pacing
+from bot.alerts.outbox import prune_outbox
 from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.config import Config
 from bot.feeds.poll import FeedPoller
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # Console subscribers live far below any Telegram chat id (channels are about -1e12).
 CONSOLE_CHAT_BASE = -9_000_000_000_000_000
+HOUSEKEEPING_EVERY = 3600.0
 
 
 async def subscribe_console(db: Database, config: Config) -> None:
@@ -55,6 +59,18 @@ def delivery_bot(config: Config) -> Bot:
         kwargs = {"base_url": base, "base_file_url": _file_base_url(base)}
     request = HTTPXRequest(connection_pool_size=Pacing().max_in_flight, read_timeout=30.0)
     return Bot(config.bot.token, request=request, **kwargs)
+
+
+async def _every(stop: asyncio.Event, seconds: float,
+                 job: Callable[[], Awaitable[None]]) -> None:
+    """Run `job` now and every `seconds` until stop; a failing run is logged, never fatal."""
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception:
+            log.exception("housekeeping failed; will try again")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 class ServiceError(Exception):
@@ -134,8 +150,16 @@ async def run_service(config: Config, *, console: bool,
                 return
             await bot.initialize()  # after the token and the Bot API proved usable
 
+        async def housekeeping() -> None:
+            # Entries are pruned by the poller; the alerts they carried go after them.
+            pruned = await prune_outbox(db, time.time() - config.storage.retention)
+            if pruned:
+                log.info("pruned %d delivered alerts past the retention", pruned)
+
         tasks = [asyncio.create_task(poller.run(stop), name="feed-poller"),
-                 asyncio.create_task(deliverer.run(stop), name="deliverer")]
+                 asyncio.create_task(deliverer.run(stop), name="deliverer"),
+                 asyncio.create_task(_every(stop, HOUSEKEEPING_EVERY, housekeeping),
+                                     name="housekeeping")]
         log.info("coverage-bot running (%s): %d feeds, %d topics",
                  "console" if console else "telegram", len(config.feeds), len(config.topics))
         await stop.wait()

@@ -122,3 +122,15 @@ async def test_pruned_entries_bury_their_pending_alerts_and_prune_forgets_old_ro
     assert await outbox.claim_due(db, 1.0, 10) == []
     assert await outbox.queue_length(db) == 0
     assert await outbox.prune_outbox(db, before=1.0) == 3
+
+
+async def test_a_sent_alert_is_kept_while_its_entry_lives_so_it_is_never_sent_again(db):
+    entry = await _entry(db)
+    await outbox.record_matches(db, entry, "k", [("drones", [])], 0.0)
+    (item,) = await outbox.claim_due(db, 1.0, 10)
+    await outbox.mark_sent(db, item.id, 99, 1.0)
+    assert await outbox.prune_outbox(db, before=1e12) == 0  # old, but its entry is still seen
+    assert await outbox.record_matches(db, entry, "k", [("drones", [])], 2.0) == 0
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM entries")  # the retention pruned the entry
+    assert await outbox.prune_outbox(db, before=1e12) == 1

@@ -221,5 +221,6 @@ async def prune_outbox(db: Database, before: float) -> int:
     """
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?", (before,))
+            "DELETE FROM outbox WHERE created_at < ? AND (state = 'dead' "
+            "OR (state = 'sent' AND match_id IS NULL))", (before,))
         return max(cursor.rowcount, 0)
