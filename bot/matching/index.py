@@ -25,10 +25,10 @@ import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache, reduce
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from types import CodeType, FunctionType
 
 from bot.matching.query import (
@@ -56,7 +56,7 @@ class TopicQuery:
     query: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TopicMatch:
     topic: str
     terms: tuple[str, ...]  # matched query terms as written: ukraine, "storm shadow", europ*
@@ -88,9 +88,11 @@ Test = Callable[[frozenset[str], EntryTokens], bool]  # (entry.stems, entry) -> 
 class _Source:
     """One query's test as Python source over placeholders, and their values."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, slots: Mapping[Term, str] | None = None) -> None:
         self.language = language
         self.values: list[object] = []
+        # Terms already evaluated into local variables (q0, q1...): read, not re-tested.
+        self.slots = slots or {}
 
     def value(self, value: object) -> str:
         self.values.append(value)
@@ -98,7 +100,8 @@ class _Source:
 
     def node(self, node: Node) -> str:
         if isinstance(node, Term):
-            return self.term(node)
+            slot = self.slots.get(node)
+            return slot if slot is not None else self.term(node)
         if isinstance(node, Not):
             return f"not {self.node(node.operand)}"
         joiner = " and " if isinstance(node, And) else " or "
@@ -120,7 +123,9 @@ class _Source:
 def _test_code(body: str, count: int) -> CodeType:
     names = "".join(f", k{number}=None" for number in range(count))
     namespace: dict[str, object] = {"__builtins__": {}}
-    exec(f"def test(s, e{names}):\n    return {body}\n", namespace)
+    if not body.startswith("    "):  # one expression
+        body = f"    return {body}"
+    exec(f"def test(s, e{names}):\n{body}\n", namespace)
     return namespace["test"].__code__  # type: ignore[attr-defined]
 
 
@@ -140,12 +145,18 @@ def _node_test(node: Node, language: str) -> Test:
     return _bound(source, source.node(node))  # type: ignore[return-value]
 
 
-def _terms_test(
-    terms: tuple[Term, ...], language: str
-) -> Callable[[frozenset[str], EntryTokens], tuple[bool, ...]]:
-    """Which of the terms an entry contains, in one call."""
-    source = _Source(language)
-    return _bound(source, "(" + "".join(f"{source.term(term)}, " for term in terms) + ")")  # type: ignore[return-value]
+def _present_test(
+    node: Node, terms: tuple[Term, ...], language: str
+) -> Callable[[frozenset[str], EntryTokens], tuple[bool, ...] | None]:
+    """For a query with OR: which of its positive terms an entry contains when it
+    matches, None when it does not, in one call. Each term is tested once, into a
+    local variable that the boolean expression then reads, so a match costs no
+    second evaluation of its terms."""
+    source = _Source(language, {term: f"q{number}" for number, term in enumerate(terms)})
+    tests = "".join(f"    q{number} = {source.term(term)}\n" for number, term in enumerate(terms))
+    expression = source.node(node)
+    present = "(" + "".join(f"q{number}, " for number in range(len(terms))) + ")"
+    return _bound(source, f"{tests}    return {present} if {expression} else None")  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=65536)
@@ -250,33 +261,28 @@ class _CompiledQuery:
     topic: str
     language: str
     source: str
-    test: Test
+    # (entry.stems, entry) -> whether it matches. For a query with OR, a true
+    # result is the tuple of which positive terms (`displays`) the entry contains,
+    # so that a match's terms cost no second test.
+    test: Callable[[frozenset[str], EntryTokens], object] | None  # None: no test needed
     anchors: tuple[_Anchors, ...]  # one, or two that an entry must both hit
     # The answer when every positive term is required (no OR): computed once,
-    # since then a match always has all of them. Otherwise None, and `present`
-    # says which of the positive terms, `displays`, an entry contains.
+    # since then a match always has all of them. Otherwise None, and the answer
+    # depends on which of the positive terms, `displays`, an entry contains.
     fixed: TopicMatch | None
     displays: tuple[str, ...] = ()
-    present: Callable[[frozenset[str], EntryTokens], tuple[bool, ...]] | None = None
-    # Matches already built, by which terms were present: a query with a few ORs
-    # has a few answers, so most matches are shared, not rebuilt.
-    _answers: dict[tuple[bool, ...], TopicMatch] = field(default_factory=dict)
+    distinct_displays: bool = True  # no two positive terms show the same
 
-    def matched(self, entry: EntryTokens) -> TopicMatch:
-        """The match for an entry that passed `test`."""
-        if self.fixed is not None:
-            return self.fixed
-        assert self.present is not None
-        present = self.present(entry.stems, entry)
-        answer = self._answers.get(present)
-        if answer is None:
-            answer = TopicMatch(self.topic, tuple(dict.fromkeys(compress(self.displays, present))))
-            if len(self._answers) < _MAX_ANSWERS:
-                self._answers[present] = answer
-        return answer
+    def answer(self, present: tuple[bool, ...]) -> TopicMatch:
+        """The match of a query with OR, given what its test returned.
 
-
-_MAX_ANSWERS = 64
+        Built afresh, not memoised: a memo keeps every answer alive, and those
+        objects would trigger the cyclic collector about once per 25 entries at
+        10,000 topics, each pass costing more than building the answers."""
+        terms = tuple(compress(self.displays, present))
+        if not self.distinct_displays:
+            terms = tuple(dict.fromkeys(terms))
+        return TopicMatch(self.topic, terms)
 
 
 def _required_terms(node: Node) -> frozenset[Term]:
@@ -290,6 +296,21 @@ def _required_terms(node: Node) -> frozenset[Term]:
     return frozenset()
 
 
+def _clauses(node: Node, language: str) -> set[frozenset[str]] | None:
+    """The query as an AND of ORs of single stems, when it is one (no phrase, no
+    prefix, no NOT): the stem sets of which an entry must hit each."""
+    operands = node.operands if isinstance(node, And) else (node,)
+    clauses = set()
+    for operand in operands:
+        terms = operand.operands if isinstance(operand, Or) else (operand,)
+        if not all(
+            isinstance(term, Term) and not term.prefix and len(term.words) == 1 for term in terms
+        ):
+            return None
+        clauses.add(frozenset(_stems(term.words, language)[0] for term in terms))  # type: ignore[union-attr]
+    return clauses
+
+
 def _compile_query(topic: str, query: Query) -> _CompiledQuery:
     language = query.language
     choices = _anchors(query.root, language)
@@ -301,16 +322,21 @@ def _compile_query(topic: str, query: Query) -> _CompiledQuery:
     # candidate only when it hits both, as Lucene Monitor's multipass presearcher.
     first, second = choices[0], choices[-1]
     distinct = (first.stems, first.prefixes) != (second.stems, second.prefixes)
-    # A second set with prefixes would make every entry cut its words (see _by_cost).
-    anchors = (first, second) if distinct and not second.prefixes else (first,)
+    # A second set may have prefixes: an entry cuts its words to look them up only
+    # when it already hit some query's first set (see TopicIndex._candidates).
+    anchors = (first, second) if distinct else (first,)
     positive = tuple(dict.fromkeys(positive_terms(query.root)))
-    test = _node_test(query.root, language)
     if _required_terms(query.root).issuperset(positive):
         fixed = TopicMatch(topic, tuple(dict.fromkeys(term.display for term in positive)))
+        # When hitting its anchors is the whole query (`word`, `a AND b`), an entry
+        # that selects it matches, and there is nothing to test.
+        exact = _clauses(query.root, language) == {chosen.stems for chosen in anchors}
+        test = None if exact else _node_test(query.root, language)
         return _CompiledQuery(topic, language, query.text, test, anchors, fixed, ())
     displays = tuple(term.display for term in positive)
-    present = _terms_test(positive, language)
-    return _CompiledQuery(topic, language, query.text, test, anchors, None, displays, present)
+    test = _present_test(query.root, positive, language)
+    distinct = len(set(displays)) == len(displays)
+    return _CompiledQuery(topic, language, query.text, test, anchors, None, displays, distinct)
 
 
 def compile_query(topic: str, language: str, text: str) -> _CompiledQuery:
@@ -352,18 +378,14 @@ class _Pass:
     # looked up: at most PREFIX_KEY_LENGTH - 1 lengths.
     prefix_lengths: dict[str, tuple[int, ...]]
 
-    def lookup(self, entry: EntryTokens) -> set[_CompiledQuery]:
-        found: set[_CompiledQuery] = set()
-        stems = self.stems.get(entry.language)
-        if stems:
-            found = found.union(*map(stems.__getitem__, stems.keys() & entry.stems))
+    def lookup_prefixes(self, entry: EntryTokens, found: set[_CompiledQuery]) -> None:
+        """Add the queries the entry selects by their prefix anchors to found."""
         prefixes = self.prefixes.get(entry.language)
         if prefixes:
             for length in self.prefix_lengths[entry.language]:
-                found.update(
-                    *map(prefixes.__getitem__, prefixes.keys() & entry.word_starts(length))
-                )
-        return found
+                # Cut as they are looked up: no set of the entry's word starts is built.
+                starts = map(itemgetter(slice(length)), entry.words)
+                found.update(*map(prefixes.__getitem__, prefixes.keys() & starts))
 
     def edited(
         self,
@@ -384,6 +406,48 @@ class _Pass:
 
 _EMPTY_PASS = _Pass({}, {}, {})
 
+# The three passes' stem postings together, per language: anchor stem -> (ALONE,
+# FIRST, SECOND) queries, and the SECOND prefixes of its FIRST queries. An entry's
+# stems are then looked up in one dict instead of three: at 10,000 topics each
+# lookup is a cache miss, and an entry has hundreds of stems.
+_Hits = tuple[
+    frozenset[_CompiledQuery], frozenset[_CompiledQuery], frozenset[_CompiledQuery], frozenset[str]
+]
+_NOTHING: frozenset = frozenset()  # type: ignore[type-arg]
+_alone_hits = itemgetter(0)
+_first_hits = itemgetter(1)
+_second_hits = itemgetter(2)
+_second_prefixes = itemgetter(3)
+
+
+def _edited_hits(
+    current: dict[str, dict[str, _Hits]],
+    changed: list[_CompiledQuery],
+    alone: _Pass,
+    first: _Pass,
+    second: _Pass,
+) -> dict[str, dict[str, _Hits]]:
+    """Copy-on-write, as the passes: only the stems the edit touches are rebuilt."""
+    touched: dict[str, set[str]] = defaultdict(set)
+    for compiled in changed:
+        for anchors in compiled.anchors:
+            touched[compiled.language].update(anchors.stems)
+    result = dict(current)
+    for language, keys in touched.items():
+        table = dict(current.get(language, {}))
+        postings = [each.stems.get(language, {}) for each in (alone, first, second)]
+        for key in keys:
+            hits = tuple(posting.get(key, _NOTHING) for posting in postings)
+            if any(hits):
+                prefixes = frozenset().union(
+                    *(compiled.anchors[1].prefixes for compiled in hits[1])
+                )
+                table[key] = (*hits, prefixes or _NOTHING)  # type: ignore[assignment]
+            else:
+                table.pop(key, None)
+        result[language] = table
+    return result
+
 
 # A query with one set of anchors is selected by the ALONE pass; one with two
 # only when the entry hits both its FIRST and its SECOND set.
@@ -402,7 +466,7 @@ def _second(compiled: _CompiledQuery) -> _Anchors | None:
 class TopicIndex:
     """Immutable; see the module docstring for how edits are applied."""
 
-    __slots__ = ("_alone", "_first", "_second", "_topics")
+    __slots__ = ("_alone", "_first", "_hits", "_second", "_topics")
 
     def __init__(
         self,
@@ -410,11 +474,13 @@ class TopicIndex:
         alone: _Pass,
         first: _Pass,
         second: _Pass,
+        hits: dict[str, dict[str, _Hits]],
     ) -> None:
         self._topics = topics  # topic -> language -> compiled query
         self._alone = alone
         self._first = first
         self._second = second
+        self._hits = hits  # language -> stem -> the three passes' queries (_Hits)
 
     # -- reading
 
@@ -441,11 +507,16 @@ class TopicIndex:
     def match_tokens(self, entry: EntryTokens) -> list[TopicMatch]:
         """As `match`, for an entry already analysed by text.tokenize_entry."""
         stems = entry.stems
-        matches = [
-            compiled.fixed or compiled.matched(entry)
-            for compiled in self._candidates(entry)
-            if compiled.test(stems, entry)
-        ]
+        matches = []
+        append = matches.append
+        for compiled in self._candidates(entry):
+            test = compiled.test
+            if test is None:  # selected means matched
+                append(compiled.fixed)
+                continue
+            present = test(stems, entry)
+            if present:
+                append(compiled.fixed or compiled.answer(present))
         matches.sort(key=_by_topic)
         return matches
 
@@ -454,10 +525,36 @@ class TopicIndex:
         return len(self._candidates(entry))
 
     def _candidates(self, entry: EntryTokens) -> set[_CompiledQuery]:
-        candidates = self._alone.lookup(entry)
-        first = self._first.lookup(entry)
+        table = self._hits.get(entry.language)
+        if table:
+            hits = list(map(table.__getitem__, table.keys() & entry.stems))
+            candidates = set().union(*map(_alone_hits, hits))
+            first = set().union(*map(_first_hits, hits))
+        else:
+            hits, candidates, first = [], set(), set()
+        self._alone.lookup_prefixes(entry, candidates)
+        self._first.lookup_prefixes(entry, first)
         if first:
-            first &= self._second.lookup(entry)
+            # Only now is the SECOND pass looked up, prefixes included: `prefix* AND
+            # common`, filed first under the common word, would otherwise be
+            # evaluated for every entry with that word.
+            second = set().union(*map(_second_hits, hits))
+            language = entry.language
+            postings = self._second.prefixes.get(language)
+            if postings and self._first.prefixes.get(language):
+                self._second.lookup_prefixes(entry, second)
+            elif postings:
+                # The FIRST queries were all selected by stems: only their own
+                # SECOND prefixes can matter, a few, each one substring search.
+                has_prefix = entry.has_prefix
+                second.update(
+                    *[
+                        postings.get(key, _NOTHING)
+                        for key in _NOTHING.union(*map(_second_prefixes, hits))
+                        if has_prefix(key)
+                    ]
+                )
+            first &= second
             candidates |= first
         return candidates
 
@@ -484,12 +581,11 @@ class TopicIndex:
             topics.pop(compiled.topic, None)
         for compiled in add:
             topics.setdefault(compiled.topic, {})[compiled.language] = compiled
-        return TopicIndex(
-            topics,
-            self._alone.edited(remove, add, _alone),
-            self._first.edited(remove, add, _first),
-            self._second.edited(remove, add, _second),
-        )
+        alone = self._alone.edited(remove, add, _alone)
+        first = self._first.edited(remove, add, _first)
+        second = self._second.edited(remove, add, _second)
+        hits = _edited_hits(self._hits, [*remove, *add], alone, first, second)
+        return TopicIndex(topics, alone, first, second, hits)
 
 
 def _edited_postings(
@@ -568,4 +664,4 @@ def _collector_paused() -> Iterator[None]:
 _MANY_NEW_OBJECTS = 50_000
 
 
-EMPTY_INDEX = TopicIndex({}, _EMPTY_PASS, _EMPTY_PASS, _EMPTY_PASS)
+EMPTY_INDEX = TopicIndex({}, _EMPTY_PASS, _EMPTY_PASS, _EMPTY_PASS, {})

@@ -204,6 +204,19 @@ class EntryTokens:
             if not all(pair in pairs for pair in zip(phrase, phrase[1:])):
                 return False
         sequence, anchor, length = self.sequence, phrase[pivot], len(phrase)
+        if length == 2:
+            # Most phrases: the other word is one neighbour of the pivot, compared
+            # in place instead of through a slice.
+            other, step = phrase[1 - pivot], 1 - 2 * pivot
+            end, found = len(sequence), -1
+            try:
+                while True:
+                    found = sequence.index(anchor, found + 1)
+                    neighbour = found + step
+                    if 0 <= neighbour < end and sequence[neighbour] == other:
+                        return True
+            except ValueError:
+                return False
         found = pivot - 1
         try:
             while True:
