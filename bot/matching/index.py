@@ -407,17 +407,14 @@ class _Pass:
 _EMPTY_PASS = _Pass({}, {}, {})
 
 # The three passes' stem postings together, per language: anchor stem -> (ALONE,
-# FIRST, SECOND) queries, and the SECOND prefixes of its FIRST queries. An entry's
-# stems are then looked up in one dict instead of three: at 10,000 topics each
-# lookup is a cache miss, and an entry has hundreds of stems.
-_Hits = tuple[
-    frozenset[_CompiledQuery], frozenset[_CompiledQuery], frozenset[_CompiledQuery], frozenset[str]
-]
-_NOTHING: frozenset = frozenset()  # type: ignore[type-arg]
+# FIRST, SECOND) queries. An entry's stems are then looked up in one dict instead
+# of three: at 10,000 topics each lookup is a cache miss, and an entry has
+# hundreds of stems.
+_Hits = tuple[frozenset[_CompiledQuery], frozenset[_CompiledQuery], frozenset[_CompiledQuery]]
+_NOTHING: frozenset[_CompiledQuery] = frozenset()
 _alone_hits = itemgetter(0)
 _first_hits = itemgetter(1)
 _second_hits = itemgetter(2)
-_second_prefixes = itemgetter(3)
 
 
 def _edited_hits(
@@ -439,10 +436,7 @@ def _edited_hits(
         for key in keys:
             hits = tuple(posting.get(key, _NOTHING) for posting in postings)
             if any(hits):
-                prefixes = frozenset().union(
-                    *(compiled.anchors[1].prefixes for compiled in hits[1])
-                )
-                table[key] = (*hits, prefixes or _NOTHING)  # type: ignore[assignment]
+                table[key] = hits  # type: ignore[assignment]
             else:
                 table.pop(key, None)
         result[language] = table
@@ -539,21 +533,7 @@ class TopicIndex:
             # common`, filed first under the common word, would otherwise be
             # evaluated for every entry with that word.
             second = set().union(*map(_second_hits, hits))
-            language = entry.language
-            postings = self._second.prefixes.get(language)
-            if postings and self._first.prefixes.get(language):
-                self._second.lookup_prefixes(entry, second)
-            elif postings:
-                # The FIRST queries were all selected by stems: only their own
-                # SECOND prefixes can matter, a few, each one substring search.
-                has_prefix = entry.has_prefix
-                second.update(
-                    *[
-                        postings.get(key, _NOTHING)
-                        for key in _NOTHING.union(*map(_second_prefixes, hits))
-                        if has_prefix(key)
-                    ]
-                )
+            self._second.lookup_prefixes(entry, second)
             first &= second
             candidates |= first
         return candidates
