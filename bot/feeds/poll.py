@@ -87,7 +87,7 @@ def make_parse_pool(workers: int = 2) -> Executor:
     """Where feedparser runs: a process, since parsing is CPU-bound and would hold the GIL.
 
     Spawned, not forked: the service has threads (SQLite, httpx) a fork would copy mid-use.
-    Two workers meet the poll-cycle targets on 2 cores (docs/BENCHMARKS_poll.md);
+    Two workers meet the poll-cycle targets on 2 cores (docs/BENCHMARKS.md);
     one uses ~75 MB less memory but parses ~1.4x slower than feedparser alone.
     """
     return ProcessPoolExecutor(max_workers=workers,
