@@ -217,7 +217,7 @@ def main() -> None:
 
     assert index is not None
     edits, removals = [], []
-    for number in range(50):
+    for _ in range(50):
         topic = f"topic-{rng.randrange(max(SIZES)):05d}"
         new = {language: make_query(vocabularies[language], rng) for language in LANGUAGES}
         start = time.perf_counter()
