@@ -17,6 +17,7 @@ import platform
 import resource
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -83,10 +84,9 @@ def warm_pool(pool: Executor, body: bytes) -> None:
     list(pool.map(parse_entries, [body] * 4, [None] * 4, ["en"] * 4, [now] * 4))
 
 
-def peak_rss_mb(server_pid: int) -> tuple[float, float]:
-    """(this process's peak, plus parse workers' peaks) in MB, from VmHWM / ru_maxrss."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = 0.0
+def workers_hwm_mb(server_pid: int) -> float:
+    """The sum of the live parse workers' peaks (VmHWM) in MB."""
+    total = 0.0
     for child in psutil.Process().children(recursive=True):
         if child.pid == server_pid:
             continue  # the feed server holds every body in memory; it is not the bot
@@ -96,8 +96,43 @@ def peak_rss_mb(server_pid: int) -> tuple[float, float]:
             continue
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
-                workers += int(line.split()[1]) / 1024
-    return own, workers
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+class PeakRSS:
+    """Samples, every 20 ms, this process's peak plus the live workers' peaks.
+
+    Workers are replaced as they go (max_tasks_per_child), so their peaks must be
+    read while they live; adding each one's high-water mark to ours at every sample
+    can only overstate the simultaneous peak, never understate it.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.own = 0.0
+        self.workers = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        workers = workers_hwm_mb(self.server_pid)
+        if own + workers > self.own + self.workers:
+            self.own, self.workers = own, workers
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self._sample()
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
 
 
 async def cycles(base_url: str, feeds: list[tuple[str, str]], pool: Executor,
@@ -149,8 +184,10 @@ def main() -> int:
     try:
         warm_pool(pool, bodies[0])
         # The cycles run first, so peak RSS is the bot's, not the floor measurement's.
-        cold_s, warm_s, cold, warm = asyncio.run(cycles(base_url, feeds, pool, args.concurrency))
-        own, workers = peak_rss_mb(server.pid)
+        with PeakRSS(server.pid) as peak:
+            cold_s, warm_s, cold, warm = asyncio.run(
+                cycles(base_url, feeds, pool, args.concurrency))
+        own, workers = peak.own, peak.workers
         floor = parse_floor(bodies)
         print(f"(a) feedparser parse, one thread      {floor:7.2f} s")
         defaults = feedparser_defaults(list(unique.values())) * len(bodies) / len(unique)

@@ -144,25 +144,23 @@ async def next_due_at(db: Database, exclude: Iterable[int] = ()) -> float | None
 async def record_success(db: Database, feed_id: int, now: float, next_poll_at: float, *,
                          etag: str | None, last_modified: str | None) -> None:
     """A poll that worked (200 or 304): health cleared, validators kept, baseline done."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = 1, "
-            "last_success_at = ?, failing_since = NULL, consecutive_failures = 0, "
-            "next_poll_at = ? WHERE id = ?",
-            (etag, last_modified, now, next_poll_at, feed_id),
-        )
+    await db.execute(
+        "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = 1, "
+        "last_success_at = ?, failing_since = NULL, consecutive_failures = 0, "
+        "next_poll_at = ? WHERE id = ?",
+        (etag, last_modified, now, next_poll_at, feed_id),
+    )
 
 
 async def record_failure(db: Database, feed_id: int, now: float, error: str,
                          next_poll_at: float) -> None:
     """A poll that failed: the one-line error, the failure count, backoff until next_poll_at."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE feeds SET last_error = ?, last_error_at = ?, "
-            "failing_since = COALESCE(failing_since, ?), "
-            "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
-            (error, now, now, next_poll_at, feed_id),
-        )
+    await db.execute(
+        "UPDATE feeds SET last_error = ?, last_error_at = ?, "
+        "failing_since = COALESCE(failing_since, ?), "
+        "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
+        (error, now, now, next_poll_at, feed_id),
+    )
 
 
 async def take_health_reports(db: Database, now: float,
