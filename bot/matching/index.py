@@ -82,7 +82,7 @@ class TopicQueryError(QueryError):
 # query's stems and prefixes reach the function as values bound to the
 # placeholders, never as code. Queries of one shape share one compiled factory,
 # so compiling 10,000 topics compiles a few dozen functions.
-Test = Callable[[frozenset[str], EntryTokens], bool]  # (entry.stems, entry) -> matches
+Matcher = Callable[[frozenset[str], EntryTokens], "TopicMatch | None"]  # see _CompiledQuery
 
 
 class _Source:
@@ -140,23 +140,35 @@ def _bound(source: _Source, body: str) -> Callable[..., object]:
 _NO_GLOBALS: dict[str, object] = {"__builtins__": {}}
 
 
-def _node_test(node: Node, language: str) -> Test:
+def _node_test(node: Node, language: str, fixed: TopicMatch) -> Matcher:
     source = _Source(language)
-    return _bound(source, source.node(node))  # type: ignore[return-value]
+    expression = source.node(node)
+    return _bound(source, f"{source.value(fixed)} if {expression} else None")  # type: ignore[return-value]
 
 
-def _present_test(
-    node: Node, terms: tuple[Term, ...], language: str
-) -> Callable[[frozenset[str], EntryTokens], tuple[bool, ...] | None]:
-    """For a query with OR: which of its positive terms an entry contains when it
-    matches, None when it does not, in one call. Each term is tested once, into a
-    local variable that the boolean expression then reads, so a match costs no
-    second evaluation of its terms."""
+def _selected(fixed: TopicMatch) -> Matcher:
+    """For a query that an entry matches whenever it selects it."""
+    source = _Source("")
+    return _bound(source, source.value(fixed))  # type: ignore[return-value]
+
+
+def _present_test(topic: str, node: Node, terms: tuple[Term, ...], language: str) -> Matcher:
+    """For a query with OR: its match, with the positive terms the entry contains,
+    or None, in one call. Each term is tested once, into a local variable that the
+    boolean expression then reads, so a match costs no second evaluation of its
+    terms. The answer is built afresh, not memoised: a memo keeps every answer
+    alive, and those objects would trigger the cyclic collector about once per 25
+    entries at 10,000 topics, each pass costing more than building the answers."""
     source = _Source(language, {term: f"q{number}" for number, term in enumerate(terms)})
     tests = "".join(f"    q{number} = {source.term(term)}\n" for number, term in enumerate(terms))
     expression = source.node(node)
     present = "(" + "".join(f"q{number}, " for number in range(len(terms))) + ")"
-    return _bound(source, f"{tests}    return {present} if {expression} else None")  # type: ignore[return-value]
+    displays = tuple(term.display for term in terms)
+    found = f"{source.value(compress)}({source.value(displays)}, {present})"
+    if len(set(displays)) != len(displays):  # two terms show the same
+        found = f"{source.value(dict.fromkeys)}({found})"
+    answer = f"{source.value(TopicMatch)}({source.value(topic)}, {source.value(tuple)}({found}))"
+    return _bound(source, f"{tests}    return {answer} if {expression} else None")  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=65536)
@@ -261,28 +273,13 @@ class _CompiledQuery:
     topic: str
     language: str
     source: str
-    # (entry.stems, entry) -> whether it matches. For a query with OR, a true
-    # result is the tuple of which positive terms (`displays`) the entry contains,
-    # so that a match's terms cost no second test.
-    test: Callable[[frozenset[str], EntryTokens], object] | None  # None: no test needed
+    # (entry.stems, entry) -> the entry's TopicMatch, or None. The postings hold
+    # these functions, not the _CompiledQuery: evaluating a candidate then touches
+    # one object fewer, each a likely cache miss at 10,000 topics. A query without
+    # OR returns one answer built at compile time (a match always has all its
+    # positive terms); one with OR builds it from the terms it found.
+    matcher: Matcher
     anchors: tuple[_Anchors, ...]  # one, or two that an entry must both hit
-    # The answer when every positive term is required (no OR): computed once,
-    # since then a match always has all of them. Otherwise None, and the answer
-    # depends on which of the positive terms, `displays`, an entry contains.
-    fixed: TopicMatch | None
-    displays: tuple[str, ...] = ()
-    distinct_displays: bool = True  # no two positive terms show the same
-
-    def answer(self, present: tuple[bool, ...]) -> TopicMatch:
-        """The match of a query with OR, given what its test returned.
-
-        Built afresh, not memoised: a memo keeps every answer alive, and those
-        objects would trigger the cyclic collector about once per 25 entries at
-        10,000 topics, each pass costing more than building the answers."""
-        terms = tuple(compress(self.displays, present))
-        if not self.distinct_displays:
-            terms = tuple(dict.fromkeys(terms))
-        return TopicMatch(self.topic, terms)
 
 
 def _required_terms(node: Node) -> frozenset[Term]:
@@ -331,12 +328,10 @@ def _compile_query(topic: str, query: Query) -> _CompiledQuery:
         # When hitting its anchors is the whole query (`word`, `a AND b`), an entry
         # that selects it matches, and there is nothing to test.
         exact = _clauses(query.root, language) == {chosen.stems for chosen in anchors}
-        test = None if exact else _node_test(query.root, language)
-        return _CompiledQuery(topic, language, query.text, test, anchors, fixed, ())
-    displays = tuple(term.display for term in positive)
-    test = _present_test(query.root, positive, language)
-    distinct = len(set(displays)) == len(displays)
-    return _CompiledQuery(topic, language, query.text, test, anchors, None, displays, distinct)
+        matcher = _selected(fixed) if exact else _node_test(query.root, language, fixed)
+    else:
+        matcher = _present_test(topic, query.root, positive, language)
+    return _CompiledQuery(topic, language, query.text, matcher, anchors)
 
 
 def compile_query(topic: str, language: str, text: str) -> _CompiledQuery:
@@ -363,7 +358,7 @@ def validate_topics(queries: Iterable[TopicQuery]) -> list[TopicQueryError]:
 
 # Postings are frozensets: a set union or intersection then reuses the hashes they
 # store, without reading the (scattered, cache-cold) query objects themselves.
-Postings = dict[str, frozenset[_CompiledQuery]]
+Postings = dict[str, frozenset[Matcher]]
 _by_topic = attrgetter("topic")
 
 
@@ -378,7 +373,7 @@ class _Pass:
     # looked up: at most PREFIX_KEY_LENGTH - 1 lengths.
     prefix_lengths: dict[str, tuple[int, ...]]
 
-    def lookup_prefixes(self, entry: EntryTokens, found: set[_CompiledQuery]) -> None:
+    def lookup_prefixes(self, entry: EntryTokens, found: set[Matcher]) -> None:
         """Add the queries the entry selects by their prefix anchors to found."""
         prefixes = self.prefixes.get(entry.language)
         if prefixes:
@@ -410,8 +405,8 @@ _EMPTY_PASS = _Pass({}, {}, {})
 # FIRST, SECOND) queries. An entry's stems are then looked up in one dict instead
 # of three: at 10,000 topics each lookup is a cache miss, and an entry has
 # hundreds of stems.
-_Hits = tuple[frozenset[_CompiledQuery], frozenset[_CompiledQuery], frozenset[_CompiledQuery]]
-_NOTHING: frozenset[_CompiledQuery] = frozenset()
+_Hits = tuple[frozenset[Matcher], frozenset[Matcher], frozenset[Matcher]]
+_NOTHING: frozenset[Matcher] = frozenset()
 _alone_hits = itemgetter(0)
 _first_hits = itemgetter(1)
 _second_hits = itemgetter(2)
@@ -503,14 +498,10 @@ class TopicIndex:
         stems = entry.stems
         matches = []
         append = matches.append
-        for compiled in self._candidates(entry):
-            test = compiled.test
-            if test is None:  # selected means matched
-                append(compiled.fixed)
-                continue
-            present = test(stems, entry)
-            if present:
-                append(compiled.fixed or compiled.answer(present))
+        for matcher in self._candidates(entry):
+            found = matcher(stems, entry)
+            if found is not None:
+                append(found)
         matches.sort(key=_by_topic)
         return matches
 
@@ -518,7 +509,7 @@ class TopicIndex:
         """How many queries the entry's anchors select for evaluation (for benchmarks)."""
         return len(self._candidates(entry))
 
-    def _candidates(self, entry: EntryTokens) -> set[_CompiledQuery]:
+    def _candidates(self, entry: EntryTokens) -> set[Matcher]:
         table = self._hits.get(entry.language)
         if table:
             hits = list(map(table.__getitem__, table.keys() & entry.stems))
@@ -576,16 +567,16 @@ def _edited_postings(
     kind: str,
 ) -> dict[str, Postings]:
     """Copy-on-write: only the languages and postings the edit touches are copied."""
-    removals: dict[str, dict[str, set[_CompiledQuery]]] = defaultdict(lambda: defaultdict(set))
-    additions: dict[str, dict[str, list[_CompiledQuery]]] = defaultdict(lambda: defaultdict(list))
+    removals: dict[str, dict[str, set[Matcher]]] = defaultdict(lambda: defaultdict(set))
+    additions: dict[str, dict[str, list[Matcher]]] = defaultdict(lambda: defaultdict(list))
     for compiled in remove:
         anchors = anchors_of(compiled)
         for key in getattr(anchors, kind) if anchors is not None else ():
-            removals[compiled.language][key].add(compiled)
+            removals[compiled.language][key].add(compiled.matcher)
     for compiled in add:
         anchors = anchors_of(compiled)
         for key in getattr(anchors, kind) if anchors is not None else ():
-            additions[compiled.language][key].append(compiled)
+            additions[compiled.language][key].append(compiled.matcher)
     result = dict(current)
     for language in removals.keys() | additions.keys():
         postings = dict(current.get(language, {}))
