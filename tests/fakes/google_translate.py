@@ -8,10 +8,10 @@ imitates a service that loses the blank lines between paragraphs.
 from __future__ import annotations
 
 import html
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.http_thread import ThreadedServer
 from tests.fakes.libretranslate import fake_translate
 
 
@@ -19,23 +19,18 @@ class FakeGoogleTranslate:
     def __init__(self) -> None:
         self.queries: list[dict[str, str]] = []
         self.merge_paragraphs = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._server = ThreadedServer(_handler_for(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/m"
+        return self._server.base_url + "/m"
 
     def __enter__(self) -> FakeGoogleTranslate:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 def _handler_for(fake: FakeGoogleTranslate) -> type[BaseHTTPRequestHandler]:

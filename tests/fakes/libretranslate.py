@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http_thread import ThreadedServer
 
 # Whole-line translations, so query-translation tests see real words back.
 DICTIONARY: dict[tuple[str, str], dict[str, str]] = {
@@ -61,28 +63,23 @@ class FakeLibreTranslate:
         self.requests: list[Request] = []
         self.characters = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._server = ThreadedServer(_handler_for(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return self._server.base_url + "/"
 
     @property
     def calls(self) -> int:
         return len(self.requests)
 
     def start(self) -> FakeLibreTranslate:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         self.script.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> FakeLibreTranslate:
         return self.start()
