@@ -1,18 +1,14 @@
-"""deep-translator's providers behind one interface, run in bounded threads with a timeout.
+"""deep-translator's providers behind one interface, their failures as one ProviderError.
 
-`Provider.translate_batch` is the blocking call, one per provider; `ProviderPool`
-runs it off the event loop so a slow or hung provider costs at most the
-configured timeout and a fixed number of threads.
+`Provider.translate_batch` is the blocking call, one per provider; run it
+through `pool.ProviderPool`, which keeps it off the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import requests
@@ -278,90 +274,3 @@ def provider_error(name: str, exc: Exception) -> ProviderError:
 def _with_slash(url: str) -> str:
     # The clients append "translate" to the base URL.
     return url if not url or url.endswith("/") else url + "/"
-
-
-# deep-translator calls requests.get/post with no timeout and no way to pass a
-# Session, so a stalled server would hold a thread forever. Requests made from
-# our translation threads get that thread's timeout when the caller set none;
-# requests made anywhere else are untouched.
-_thread_defaults = threading.local()
-
-
-def _install_request_timeout() -> None:
-    original = requests.Session.request
-    if getattr(original, "_default_timeout_installed", False):
-        return
-
-    @functools.wraps(original)
-    def request(self: requests.Session, method: str, url: str, *args: object, **kwargs: object):
-        timeout = getattr(_thread_defaults, "timeout", None)
-        if timeout is not None and kwargs.get("timeout") is None and not args:
-            kwargs["timeout"] = timeout
-        return original(self, method, url, *args, **kwargs)
-
-    request._default_timeout_installed = True  # type: ignore[attr-defined]
-    requests.Session.request = request  # type: ignore[method-assign]
-
-
-class ProviderPool:
-    """Runs provider calls in `workers` threads; a call gets `timeout` seconds, then fails.
-
-    A thread slot is freed only when its thread really returns, so a hung
-    provider can hold at most `workers` threads; further calls fail at once
-    as "busy" instead of queueing.
-    """
-
-    def __init__(self, provider: Provider, workers: int = 4) -> None:
-        _install_request_timeout()
-        self.provider = provider
-        self.workers = workers
-        self._slots = threading.BoundedSemaphore(workers)
-        self._busy = 0
-        self._busy_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=workers,
-                                            thread_name_prefix="translation")
-
-    @property
-    def in_flight(self) -> int:
-        """Provider calls whose thread has not returned yet (timed-out ones included)."""
-        return self._busy
-
-    async def translate_batch(self, texts: list[str], source: str, target: str,
-                              timeout: float) -> list[str]:
-        if timeout <= 0:
-            raise ProviderError("transient", f"{self.provider.name}: no time left to call")
-        if not self._slots.acquire(blocking=False):
-            raise ProviderError("busy", f"{self.provider.name}: all {self.workers} translation "
-                                "threads wait on unanswered calls")
-        with self._busy_lock:
-            self._busy += 1
-        try:
-            future = self._executor.submit(self._run, texts, source, target, timeout)
-        except RuntimeError:
-            self._free(None)
-            raise ProviderError("busy",
-                                f"{self.provider.name}: translation is shutting down") from None
-        # Fires when the thread returns, or when the call is cancelled before it starts.
-        future.add_done_callback(self._free)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        except TimeoutError:
-            raise ProviderError("transient", f"{self.provider.name} did not answer within "
-                                f"{timeout:.3g}s") from None
-
-    def _run(self, texts: list[str], source: str, target: str, timeout: float) -> list[str]:
-        _thread_defaults.timeout = timeout
-        try:
-            return self.provider.translate_batch(texts, source, target)
-        finally:
-            _thread_defaults.timeout = None
-
-    def _free(self, _future: object) -> None:
-        with self._busy_lock:
-            self._busy -= 1
-        self._slots.release()
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-

@@ -18,12 +18,12 @@ from bot.config import TranslationConfig
 from bot.store.db import Database
 from bot.translation.breaker import CircuitBreaker, backoff_delay
 from bot.translation.cache import TranslationCache, text_hash
+from bot.translation.pool import ProviderPool
 from bot.translation.providers import (
     SEPARATOR,
     NoProvider,
     Provider,
     ProviderError,
-    ProviderPool,
     cut_at_sentence,
     make_provider,
     one_paragraph,
