@@ -59,6 +59,17 @@ class TranslationConfig:
 
 
 @dataclass(frozen=True)
+class SurgesConfig:
+    """A surge: at least `min_entries` matches of a topic within `window`, and `factor`
+    times its rate over the 7 days before."""
+
+    enabled: bool = True
+    window: float = 2 * 3600.0
+    min_entries: int = 5
+    factor: float = 4.0
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     url: str
     language: str
@@ -79,6 +90,7 @@ class Config:
     storage: StorageConfig = StorageConfig()
     polling: PollingConfig = PollingConfig()
     translation: TranslationConfig = TranslationConfig()
+    surges: SurgesConfig = SurgesConfig()
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -235,6 +247,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
                                     timeout=t.duration("timeout", TranslationConfig.timeout))
     t.finish()
 
+    surges = _parse_surges(problems, top.get("surges", dict, {}))
     feeds = _parse_feeds(problems, warnings, top.get("feeds", list, []))
     topics = _parse_topics(problems, top.get("topics", list, []))
     top.finish()
@@ -242,7 +255,21 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(bot=bot, storage=storage, polling=polling, translation=translation,
-                  feeds=feeds, topics=topics, warnings=tuple(warnings))
+                  surges=surges, feeds=feeds, topics=topics, warnings=tuple(warnings))
+
+
+def _parse_surges(problems: list[str], table: object) -> SurgesConfig:
+    r = _Reader(problems, table, "surges")
+    factor = r.get("factor", (int, float), SurgesConfig.factor)
+    if factor < 1:
+        problems.append(f"surges.factor: must be at least 1, got {factor}")
+        factor = SurgesConfig.factor
+    surges = SurgesConfig(enabled=r.get("enabled", bool, True),
+                          window=r.duration("window", SurgesConfig.window),
+                          min_entries=r.positive_int("min_entries", SurgesConfig.min_entries),
+                          factor=float(factor))
+    r.finish()
+    return surges
 
 
 def _parse_feeds(problems: list[str], warnings: list[str], items: list) -> tuple[FeedConfig, ...]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.store.db import Database
+from bot.store.digests import INSTANT_CHAT, queue_digest_items
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class OutboxItem:
 
 async def record_matches(db: Database, entry_id: int, alert_key: str,
                          matches: Sequence[tuple[str, Iterable[str]]], now: float) -> int:
-    """Store an entry's matches and queue one alert per active subscribed chat; rows queued.
+    """Store an entry's matches and queue one alert per active subscribed chat in instant
+    mode (chats in digest mode get a digest item instead); alert rows queued.
 
     Matches already stored, topics that no longer exist and alerts already
     queued (same item, topic and chat, from any feed) are skipped, so re-polls
@@ -65,9 +67,12 @@ async def record_matches(db: Database, entry_id: int, alert_key: str,
                 "state, next_attempt_at, created_at) "
                 "SELECT ?, ?, s.topic_id, s.chat_id, s.thread_id, 'pending', ?, ? "
                 "FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
-                "WHERE s.topic_id = ? AND c.active = 1 ORDER BY s.created_at, s.chat_id",
+                f"WHERE s.topic_id = ? AND c.active = 1 AND {INSTANT_CHAT} "
+                "ORDER BY s.created_at, s.chat_id",
                 (match[0], alert_key, now, now, topic_id))
             queued += max(cursor.rowcount, 0)
+            # Chats in digest mode get the match in their next digest instead.
+            await queue_digest_items(conn, match[0], topic_id, now)
         # Matched and queued in one commit: the entry no longer waits for matching.
         await conn.execute("UPDATE entries SET pending_match = 0 WHERE id = ?", (entry_id,))
     return queued

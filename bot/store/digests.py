@@ -1,0 +1,199 @@
+"""Digest and surge state in SQLite: each chat's settings, the matches waiting for its
+digest, and the notice ledger (digests and surge alerts, written before they are sent)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.store.db import Database
+
+# Outbox rows go only to chats in instant mode; the others get digest items instead.
+INSTANT_CHAT = ("NOT EXISTS (SELECT 1 FROM chat_digest_settings d "
+                "WHERE d.chat_id = s.chat_id AND d.digest <> 'off')")
+
+
+@dataclass(frozen=True)
+class ChatNotices:
+    digest: str = "off"  # as stored: off | hourly | daily HH:MM | every DURATION
+    surges: bool = True
+
+
+async def settings(db: Database, chat_id: int) -> ChatNotices:
+    row = await db.fetchone(
+        "SELECT digest, surges FROM chat_digest_settings WHERE chat_id = ?", (chat_id,))
+    return ChatNotices(row["digest"], bool(row["surges"])) if row else ChatNotices()
+
+
+async def set_digest(db: Database, chat_id: int, mode: str, now: float | None = None) -> None:
+    """From now on, this chat's matches are instant alerts (`off`) or wait for its digest."""
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO chat_digest_settings (chat_id, digest, changed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET digest = excluded.digest, "
+            "changed_at = excluded.changed_at", (chat_id, mode, now))
+
+
+async def set_surges(db: Database, chat_id: int, on: bool, now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO chat_digest_settings (chat_id, surges, changed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET surges = excluded.surges", (chat_id, int(on), now))
+
+
+async def queue_digest_items(conn, match_id: int, topic_id: int, now: float) -> int:
+    """Inside the match's transaction: the match waits for the digest of every active
+    subscribed chat in digest mode (never twice for one chat). Rows added."""
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO digest_items (chat_id, match_id, created_at) "
+        "SELECT s.chat_id, ?, ? FROM subscriptions s "
+        "JOIN chats c ON c.id = s.chat_id "
+        "JOIN chat_digest_settings d ON d.chat_id = s.chat_id "
+        "WHERE s.topic_id = ? AND c.active = 1 AND d.digest <> 'off'",
+        (match_id, now, topic_id))
+    return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class DigestChat:
+    chat_id: int
+    language: str
+    digest: str  # stored mode; 'off' for a chat that left digest mode with items waiting
+    waiting: int
+
+
+async def digest_chats(db: Database) -> list[DigestChat]:
+    """Active chats in digest mode, and chats back to instant mode whose digest items still
+    wait (they get them at once)."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.language, COALESCE(d.digest, 'off') AS digest, "
+        "(SELECT COUNT(*) FROM digest_items i WHERE i.chat_id = c.id AND i.notice_id IS NULL) "
+        "AS waiting FROM chats c LEFT JOIN chat_digest_settings d ON d.chat_id = c.id "
+        "WHERE c.active = 1 AND (d.digest <> 'off' OR EXISTS (SELECT 1 FROM digest_items i "
+        "WHERE i.chat_id = c.id AND i.notice_id IS NULL)) ORDER BY c.id")
+    return [DigestChat(row["id"], row["language"], row["digest"], row["waiting"])
+            for row in rows]
+
+
+@dataclass(frozen=True)
+class WaitingMatch:
+    """One match waiting for a chat's digest, with what the digest shows of it."""
+
+    item_id: int
+    topic: str
+    topic_title: str
+    entry_id: int
+    story: str  # entries with the same story key are one story
+    title: str
+    language: str
+    outlet: str
+    matched_at: float
+
+
+async def waiting_matches(db: Database, chat_id: int, before: float) -> list[WaitingMatch]:
+    """The chat's digest items recorded before `before` and in no digest yet, oldest first."""
+    rows = await db.fetchall(
+        "SELECT i.id, t.name, t.title AS topic_title, e.id AS entry_id, e.alert_key, "
+        "e.title, e.language, COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at "
+        "FROM digest_items i JOIN matches m ON m.id = i.match_id "
+        "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
+        "JOIN feeds f ON f.id = e.feed_id "
+        "WHERE i.chat_id = ? AND i.notice_id IS NULL AND i.created_at < ? ORDER BY i.id",
+        (chat_id, before))
+    return [WaitingMatch(item_id=row["id"], topic=row["name"], topic_title=row["topic_title"],
+                         entry_id=row["entry_id"], story=row["alert_key"], title=row["title"],
+                         language=row["language"], outlet=row["outlet"],
+                         matched_at=row["matched_at"]) for row in rows]
+
+
+async def write_notice(db: Database, kind: str, chat_id: int, key: str, parts: Sequence[str],
+                       now: float, item_ids: Iterable[int] = ()) -> bool:
+    """Record a notice to send, with the digest items it lists, in one transaction.
+
+    False (and nothing changes) when this (kind, chat, key) was already written:
+    that is what makes a digest once per period and a surge once per day.
+    """
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO notices (kind, chat_id, key, parts, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (kind, chat_id, key, json.dumps(list(parts), ensure_ascii=False), now))
+        if cursor.rowcount <= 0:
+            return False
+        await conn.execute(
+            "UPDATE digest_items SET notice_id = ? WHERE chat_id = ? AND notice_id IS NULL "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (cursor.lastrowid, chat_id, json.dumps(list(item_ids))))
+        return True
+
+
+async def notice_exists(db: Database, kind: str, chat_id: int, key: str) -> bool:
+    row = await db.fetchone("SELECT 1 FROM notices WHERE kind = ? AND chat_id = ? AND key = ?",
+                            (kind, chat_id, key))
+    return row is not None
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int
+    kind: str
+    chat_id: int
+    parts: tuple[str, ...]
+    parts_sent: int
+    attempts: int
+
+
+async def due_notices(db: Database, now: float, limit: int = 100) -> list[Notice]:
+    """Notices not yet (fully) sent and due, oldest first; a chat's surge alerts and
+    digests keep the order they were written in."""
+    rows = await db.fetchall(
+        "SELECT n.id, n.kind, n.chat_id, n.parts, n.parts_sent, n.attempts FROM notices n "
+        "JOIN chats c ON c.id = n.chat_id "
+        "WHERE n.state = 'pending' AND n.next_attempt_at <= ? AND c.active = 1 "
+        "ORDER BY n.id LIMIT ?", (now, limit))
+    return [Notice(row["id"], row["kind"], row["chat_id"], tuple(json.loads(row["parts"])),
+                   row["parts_sent"], row["attempts"]) for row in rows]
+
+
+async def mark_part_sent(db: Database, notice_id: int, parts_sent: int, done: bool,
+                         now: float) -> None:
+    """After each message: a restart resumes with the next part, never repeats a sent one."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE notices SET parts_sent = ?, state = ?, sent_at = ?, last_error = NULL "
+            "WHERE id = ?", (parts_sent, "sent" if done else "pending", now if done else None,
+                             notice_id))
+
+
+async def mark_notice_retry(db: Database, notice_id: int, error: str, next_at: float) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE notices SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+            "WHERE id = ?", (error, next_at, notice_id))
+
+
+async def mark_notice_dead(db: Database, notice_id: int, error: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE notices SET state = 'dead', last_error = ? WHERE id = ?",
+                           (error, notice_id))
+
+
+async def prune_notices(db: Database, before: float) -> int:
+    """Forget sent and dead notices older than `before` (their keys are in the past)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM notices WHERE state IN ('sent', 'dead') AND created_at < ?", (before,))
+        return max(cursor.rowcount, 0)
+
+
+async def chat_timezone(db: Database, chat_id: int, default: str = "UTC") -> str:
+    """The chat's IANA time zone, `default` when it has none."""
+    columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(chats)")}
+    if "timezone" not in columns:  # time zones per chat not stored by this schema
+        return default
+    row = await db.fetchone("SELECT timezone FROM chats WHERE id = ?", (chat_id,))
+    return (row["timezone"] if row else None) or default
