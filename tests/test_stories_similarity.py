@@ -1,0 +1,62 @@
+"""Same event or not, across languages: signatures and their similarity."""
+
+from bot.stories.cluster import THRESHOLD
+from bot.stories.similarity import StorySignature, similarity, story_signature
+
+BBC = ("Zelensky meets Macron in Paris over long-range missiles",
+       "Ukrainian leader Volodymyr Zelensky met Emmanuel Macron in the Elysee on Tuesday.")
+LENTA = ("Зеленский встретился с Макроном в Париже",
+         "Президент Украины Владимир Зеленский встретился с Эммануэлем Макроном во вторник.")
+LENTA_PIVOT = ("Zelensky met Macron in Paris",
+               "Ukrainian President Volodymyr Zelensky met Emmanuel Macron on Tuesday.")
+FLOOD = ("Floods kill 12 in Bangladesh as monsoon rains swamp Dhaka",
+         "Rescue teams searched for survivors after heavy rains.")
+
+
+def test_same_event_across_languages_is_recognised_with_and_without_the_pivot():
+    bbc = story_signature(*BBC, "en", "https://bbc.co.uk/news/1")
+    pivoted = story_signature(*LENTA, "ru", "https://lenta.ru/news/2", *LENTA_PIVOT)
+    unpivoted = story_signature(*LENTA, "ru", "https://lenta.ru/news/2")
+    assert similarity(bbc, pivoted) >= THRESHOLD
+    assert similarity(bbc, unpivoted) >= THRESHOLD
+
+
+def test_transliterated_declined_names_meet_without_translation():
+    bbc = story_signature(*BBC, "en", "")
+    lenta = story_signature(*LENTA, "ru", "")
+    names = {f for f in bbc.features & lenta.features if f.startswith("n:")}
+    assert {"n:zlnsk", "n:mkrn", "n:vldmr"} <= names
+
+
+def test_different_events_score_low():
+    bbc = story_signature(*BBC, "en", "https://bbc.co.uk/news/1")
+    flood = story_signature(*FLOOD, "en", "https://bbc.co.uk/news/3")
+    assert similarity(bbc, flood) < 0.1
+
+
+def test_same_link_is_the_same_story_whatever_the_text():
+    a = story_signature("One title", "", "en", "https://www.example.org/a/")
+    b = story_signature("Une autre", "", "fr", "https://example.org/a")
+    assert similarity(a, b) == 1.0
+
+
+def test_similarity_is_symmetric_and_bounded():
+    sigs = [story_signature(*BBC, "en", "x"), story_signature(*LENTA, "ru", "y", *LENTA_PIVOT),
+            story_signature(*LENTA, "ru", "z"), story_signature(*FLOOD, "en", "w")]
+    for a in sigs:
+        assert similarity(a, a) == 1.0
+        for b in sigs:
+            assert similarity(a, b) == similarity(b, a)
+            assert 0.0 <= similarity(a, b) <= 1.0
+
+
+def test_signature_round_trips_through_its_json_form():
+    import json
+
+    sig = story_signature(*LENTA, "ru", "https://lenta.ru/news/2", *LENTA_PIVOT)
+    assert StorySignature.from_dict(json.loads(json.dumps(sig.to_dict()))) == sig
+
+
+def test_language_without_stemmer_still_gets_name_features():
+    sig = story_signature("Зеленський зустрівся з Макроном", "", "uk", "")
+    assert "n:mkrn" in sig.features and not any(f.startswith("t:") for f in sig.features)
