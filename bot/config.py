@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -48,6 +49,7 @@ class PollingConfig:
     max_bytes: int = 10_000_000
     concurrency: int = 16
     allow_private_addresses: bool = False
+    max_retry_after: float = 6 * 3600.0  # longest wait a feed's Retry-After may impose
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Config:
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+MAX_DURATION = 3650 * 86400.0  # past ten years a duration is a typo, and dates overflow
 
 
 def parse_duration(value: object) -> float:
@@ -106,12 +109,16 @@ def parse_duration(value: object) -> float:
         raise ValueError("expected a duration like \"90s\", \"5m\", \"2h\" or seconds")
     if isinstance(value, (int, float)):
         seconds = float(value)
+        if not math.isfinite(seconds):  # TOML spells nan and inf
+            raise ValueError(f"a duration must be a finite number of seconds, got {value!r}")
     elif isinstance(value, str) and (m := _DURATION.match(value)):
         seconds = float(m.group(1)) * _UNIT[m.group(2)]
     else:
         raise ValueError(f"expected a duration like \"90s\", \"5m\", \"2h\" or seconds, got {value!r}")
     if seconds <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration must be at most 3650d, got {value!r}")
     return seconds
 
 
@@ -182,9 +189,27 @@ def _check_url(problems: list[str], key: str, url: str, *, required: bool) -> No
         if required:
             problems.append(f"{key}: required")
         return
-    parts = urlsplit(url)
+    problem = url_problem(url)
+    if problem:
+        problems.append(f"{key}: {problem}")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a usable http(s) URL (one line), or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError as exc:
+        return f"malformed URL {url!r} ({exc})"
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        problems.append(f"{key}: expected an http(s) URL, got {url!r}")
+        return f"expected an http(s) URL, got {url!r}"
+    if not parts.hostname:
+        return f"no host in URL {url!r}"
+    if port == 0:
+        return f"port 0 in URL {url!r}"
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return f"space or control character in URL {url!r}"
+    return None
 
 
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
@@ -221,6 +246,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         max_bytes=p.positive_int("max_bytes", PollingConfig.max_bytes),
         concurrency=p.positive_int("concurrency", PollingConfig.concurrency),
         allow_private_addresses=p.get("allow_private_addresses", bool, False),
+        max_retry_after=p.duration("max_retry_after", PollingConfig.max_retry_after),
     )
     if polling.interval < 60:
         warnings.append(f"polling.interval: {polling.interval:g}s is below a minute; "

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,45 @@ def test_run_without_token_exits_2(tmp_path):
     assert result.returncode == 2
     assert "no bot token" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300"])
+def test_durations_that_are_not_finite_or_absurd_are_refused(value):
+    problems = problems_of(tomllib.loads(f"[polling]\ninterval = {value}\ntimeout = {value}\n"
+                                         f"max_retry_after = {value}\n"
+                                         f"[storage]\nretention = {value}\n"))
+    assert [p.split(":")[0] for p in problems] == [
+        "storage.retention", "polling.interval", "polling.timeout", "polling.max_retry_after"]
+
+
+def test_max_retry_after_is_a_duration_under_polling():
+    assert parse_config({}, {}).polling.max_retry_after == 6 * 3600
+    assert parse_config({"polling": {"max_retry_after": "30m"}}, {}).polling.max_retry_after == 1800
+    assert problems_of({"polling": {"max_retry_after": "later"}})[0].startswith(
+        "polling.max_retry_after: expected a duration")
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://[::1/feed", "malformed URL 'http://[::1/feed' (Invalid IPv6 URL)"),
+    ("http://example.com:99999/feed", "malformed URL 'http://example.com:99999/feed' "
+                                      "(Port out of range 0-65535)"),
+    ("http://example.com:x/feed", "malformed URL 'http://example.com:x/feed' "
+                                  "(Port could not be cast to integer value as 'x')"),
+    ("http://:80/feed", "no host in URL 'http://:80/feed'"),
+    ("ftp://example.com/feed", "expected an http(s) URL, got 'ftp://example.com/feed'"),
+])
+def test_malformed_urls_are_one_line_each(url, problem):
+    data = {"feeds": [{"url": url, "language": "en"}],
+            "bot": {"api_base_url": url}, "translation": {"base_url": url}}
+    assert problems_of(data) == [f"bot.api_base_url: {problem}",
+                                 f"translation.base_url: {problem}",
+                                 f"feeds[0].url: {problem}"]
+
+
+@pytest.mark.parametrize("line", ['url = "http://[::1/feed"', 'url = "http://x.org:99999/f"'])
+def test_check_on_a_malformed_feed_url_is_one_line_and_exit_2(tmp_path, line):
+    (tmp_path / "config.toml").write_text(f'[[feeds]]\n{line}\nlanguage = "en"\n')
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("config.toml: feeds[0].url: malformed URL")

@@ -10,7 +10,8 @@ import pytest
 from fakes.feeds import CORPUS, FeedServer, append_item, fixture, refused_url
 
 from bot.config import FeedConfig, PollingConfig, StorageConfig
-from bot.feeds.fetch import AddressGuard
+from bot.feeds.address import AddressGuard
+from bot.feeds.fetch import make_client
 from bot.feeds.poll import FeedPoller
 from bot.store import feeds as feed_store
 from bot.store.db import Database
@@ -171,7 +172,8 @@ async def test_every_fault_leaves_a_health_error_and_backs_off_and_a_healthy_fee
                             content_type="application/rss+xml")
     await follow(db, (healthy, "en"), (no_decl, "ru"), (wrong_decl, "ru"),
                  *[(url, "fr") for url in faults])
-    poller.guard = AddressGuard(exempt=(ipaddress.ip_network("127.0.0.0/8"),))
+    await poller.client.aclose()
+    poller.client = make_client(POLLING, AddressGuard(exempt=(ipaddress.ip_network("127.0.0.0/8"),)))
 
     report = await poller.poll_once(T0)
 
@@ -265,3 +267,28 @@ async def test_retention_limits_what_is_new_and_what_is_kept(db, server):
     assert [t for t, _, _ in await stored_titles(db, url)] == [
         "Удар по Днепру: Путин назвал новую ракету «Орешник»",
         "Войска НАТО на Украине: позиция Франции"]
+
+
+async def test_a_304_to_the_first_poll_does_not_arm_the_baseline(db, server, poller):
+    url = server.add("/lazy.xml", status=304)
+    await follow(db, (url, "fr"))
+    first = await poller.poll_once(T0)
+    assert first.outcome(url).status == "failed"
+    server.change("/lazy.xml", status=200, body=fixture("fr-monde.xml"))
+    second = await poller.poll_once(T0 + 3600)
+    assert (second.parsed_feeds, second.new_entries, poller.alerts.new) == (1, 0, [])
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_of_a_busy_feed_is_honoured_up_to_the_cap(db, server, poller, status):
+    asks_an_hour = server.add("/hour.xml", status=status, headers=(("Retry-After", "3600"),))
+    asks_a_week = server.add("/week.xml", status=status, headers=(("Retry-After", "604800"),))
+    await follow(db, (asks_an_hour, "en"), (asks_a_week, "en"))
+    poller.polling = PollingConfig(interval=0.2, timeout=1.0, allow_private_addresses=True,
+                                   max_retry_after=7200.0)
+    await poller.poll_once(T0)
+    hour = await feed_store.get_health(db, (await feed_store.get_feed_by_url(db, asks_an_hour)).id)
+    week = await feed_store.get_health(db, (await feed_store.get_feed_by_url(db, asks_a_week)).id)
+    assert T0 + 3600 <= hour.next_poll_at < T0 + 3700
+    assert week.next_poll_at == T0 + 7200  # the cap, not a week
+    assert hour.last_error.startswith(f"HTTP {status}")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
+import email.utils
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from bot import USER_AGENT
 from bot.config import PollingConfig
 from bot.feeds import FeedError
+from bot.feeds.address import AddressGuard, GuardedNetwork
+from bot.feeds.body import read_decoded
 
 MAX_REDIRECTS = 5
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
@@ -20,7 +23,14 @@ ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 class FetchError(FeedError):
-    """A fetch that failed in an expected way; str() is one line for the feed's health."""
+    """A fetch that failed in an expected way; str() is one line for the feed's health.
+
+    `retry_after` is the delay in seconds a 429 or 503 asked for, if it named one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -37,76 +47,49 @@ class FetchResult:
         return self.status == 304
 
 
-@dataclass(frozen=True)
-class AddressGuard:
-    """Refuses hosts that are or resolve to loopback, private or link-local addresses.
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over sockets the address guard opens.
 
-    `exempt` lists networks allowed anyway (a test's own 127.0.0.1 while it checks
-    that a redirect to 10.0.0.1 is still refused).
+    httpx takes no network backend as a parameter, so the connection pool is
+    rebuilt with one; everything else (request and response mapping) is httpx's.
     """
 
-    allow_private: bool = False
-    exempt: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-
-    @classmethod
-    def from_config(cls, polling: PollingConfig) -> AddressGuard:
-        return cls(allow_private=polling.allow_private_addresses)
-
-    async def check(self, url: str) -> None:
-        if self.allow_private:
-            return
-        parts = urlsplit(url)
-        host = (parts.hostname or "").strip("[]")
-        if not host:
-            raise FetchError(f"refused: no host in {url}")
-        for address in await _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
-            if _is_private(address) and not any(address in net for net in self.exempt):
-                raise FetchError(f"refused: private address {address}")
+    def __init__(self, guard: AddressGuard, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedNetwork(guard),
+        )
 
 
-async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-    found = []
-    for *_, sockaddr in infos:
-        found.append(ipaddress.ip_address(sockaddr[0].split("%")[0]))
-    return found
-
-
-def _is_private(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (address.is_private or address.is_loopback or address.is_link_local
-            or address.is_unspecified or address.is_reserved or address.is_multicast)
-
-
-def make_client(polling: PollingConfig) -> httpx.AsyncClient:
-    """The one client all feeds share: pooled connections, our User-Agent, our timeout."""
+def make_client(polling: PollingConfig, guard: AddressGuard | None = None) -> httpx.AsyncClient:
+    """The one client all feeds share: pooled connections, our User-Agent, our timeout,
+    and every connection, redirects included, to an address the guard allowed."""
     limits = httpx.Limits(max_connections=polling.concurrency,
                           max_keepalive_connections=polling.concurrency)
     return httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT,
                  "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(polling.timeout),
-        limits=limits,
-        follow_redirects=False,  # followed by hand so each hop's address is checked
+        transport=_GuardedTransport(guard or AddressGuard.from_config(polling), limits),
+        follow_redirects=False,  # followed by hand: each hop's scheme is checked
     )
 
 
 async def fetch_feed(client: httpx.AsyncClient, url: str, polling: PollingConfig, *,
-                     etag: str | None = None, last_modified: str | None = None,
-                     guard: AddressGuard | None = None) -> FetchResult:
+                     etag: str | None = None,
+                     last_modified: str | None = None) -> FetchResult:
     """GET a feed within `polling.timeout` and `polling.max_bytes`; FetchError if not."""
-    guard = guard or AddressGuard.from_config(polling)
     try:
         async with asyncio.timeout(polling.timeout):
-            return await _fetch(client, url, polling, etag, last_modified, guard)
+            return await _fetch(client, url, polling, etag, last_modified)
+    except FetchError:
+        raise
+    except FeedError as exc:  # refused address, oversized or corrupt body
+        raise FetchError(str(exc)) from None
     except TimeoutError:
         raise FetchError(f"timed out after {polling.timeout:g}s") from None
     except httpx.TimeoutException:
@@ -117,11 +100,12 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, polling: PollingConfig
         raise FetchError("too many redirects") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {_one_line(exc)}") from None
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"malformed URL: {_one_line(exc)}") from None
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
-                 etag: str | None, last_modified: str | None,
-                 guard: AddressGuard) -> FetchResult:
+                 etag: str | None, last_modified: str | None) -> FetchResult:
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -130,17 +114,23 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
     for _hop in range(MAX_REDIRECTS + 1):
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"refused: not an http(s) URL: {url}")
-        await guard.check(url)
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code in _REDIRECTS and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 continue
             if response.status_code == 304:
+                if not headers:
+                    # Nothing to be unmodified from: an answer with no feed in it.
+                    raise FetchError("HTTP 304 Not Modified to a request without validators")
                 await response.aread()  # drained, so the connection goes back to the pool
                 return FetchResult(url, 304, b"", None, etag, last_modified)
             if response.status_code != 200:
                 reason = f" {response.reason_phrase}" if response.reason_phrase else ""
-                raise FetchError(f"HTTP {response.status_code}{reason}")
+                retry_after = None
+                if response.status_code in (429, 503):
+                    retry_after = retry_after_seconds(response.headers.get("retry-after"),
+                                                      time.time())
+                raise FetchError(f"HTTP {response.status_code}{reason}", retry_after)
             body = await _read_capped(response, polling.max_bytes)
             return FetchResult(url, 200, body, response.headers.get("content-type"),
                                response.headers.get("etag"),
@@ -148,19 +138,30 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
     raise FetchError("too many redirects")
 
 
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """A Retry-After header (seconds, or an HTTP date) as seconds from `now`; None if absent
+    or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
-    too_big = FetchError(f"response larger than {max_bytes} bytes")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise too_big
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():  # decompressed: a gzip bomb hits the cap too
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise FetchError(f"response larger than {max_bytes} bytes")
+    # Raw bytes, inflated here within the cap: httpx would inflate a bomb whole first.
+    return await read_decoded(response.aiter_raw(), response.headers.get("content-encoding", ""),
+                              max_bytes)
 
 
 def _connect_problem(exc: httpx.ConnectError) -> str:

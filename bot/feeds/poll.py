@@ -23,7 +23,8 @@ import httpx
 
 from bot.config import PollingConfig, StorageConfig
 from bot.feeds import FeedError
-from bot.feeds.fetch import AddressGuard, FetchError, fetch_feed, make_client
+from bot.feeds.address import AddressGuard
+from bot.feeds.fetch import FetchError, fetch_feed, make_client
 from bot.feeds.parse import parse_entries
 from bot.feeds.schedule import next_poll_after_failure, next_poll_after_success
 from bot.model import Entry, Feed, StoredEntry
@@ -126,6 +127,8 @@ class FeedPoller:
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time,
                  guard: AddressGuard | None = None) -> None:
+        """`guard` decides which addresses the poller's own client may reach (a given
+        `client` carries its own)."""
         self.db = db
         self.polling = polling
         self.storage = storage or StorageConfig()
@@ -133,9 +136,8 @@ class FeedPoller:
         self.on_feed_health = on_feed_health
         self.rng = rng or random.Random()
         self.clock = clock
-        self.guard = guard or AddressGuard.from_config(polling)
         self._own_client = client is None
-        self.client = client or make_client(polling)
+        self.client = client or make_client(polling, guard)
         self._own_executor = executor is None
         self.executor = executor or make_parse_pool()
         self._slots = asyncio.Semaphore(polling.concurrency)
@@ -168,7 +170,7 @@ class FeedPoller:
         try:
             async with self._slots:
                 result = await fetch_feed(self.client, feed.url, self.polling, etag=due.etag,
-                                          last_modified=due.last_modified, guard=self.guard)
+                                          last_modified=due.last_modified)
                 if result.not_modified:
                     outcome = FeedOutcome(feed, "not_modified")
                     etag, last_modified = due.etag, due.last_modified
@@ -183,9 +185,11 @@ class FeedPoller:
                     etag, last_modified = result.etag, result.last_modified
                 await feed_store.record_success(
                     self.db, feed.id, now, next_poll_after_success(now, interval, self.rng),
-                    etag=etag, last_modified=last_modified)
+                    etag=etag, last_modified=last_modified,
+                    baseline_done=due.baseline_done or outcome.status == "fetched")
         except FeedError as exc:
-            return await self._failed(due, now, interval, str(exc))
+            return await self._failed(due, now, interval, str(exc),
+                                      getattr(exc, "retry_after", None))
         except Exception as exc:  # a bug or a surprise in one feed must not stop the loop
             log.exception("polling %s failed unexpectedly", feed.url)
             return await self._failed(due, now, interval,
@@ -198,12 +202,13 @@ class FeedPoller:
         return outcome
 
     async def _failed(self, due: DueFeed, now: float, interval: float,
-                      error: str) -> FeedOutcome:
+                      error: str, retry_after: float | None = None) -> FeedOutcome:
         failures = due.consecutive_failures + 1
         log.info("feed %s: %s (failure %d)", due.feed.url, error, failures)
-        await feed_store.record_failure(
-            self.db, due.feed.id, now, error,
-            next_poll_after_failure(now, interval, failures, self.rng))
+        next_at = next_poll_after_failure(now, interval, failures, self.rng)
+        if retry_after is not None:  # the server said when; within reason, we listen
+            next_at = max(next_at, now + min(retry_after, self.polling.max_retry_after))
+        await feed_store.record_failure(self.db, due.feed.id, now, error, next_at)
         return FeedOutcome(due.feed, "failed", error=error)
 
     async def report_health(self, now: float) -> list[HealthReport]:
@@ -270,10 +275,10 @@ class FeedPoller:
 
 
 async def fetch_and_parse(client: httpx.AsyncClient, url: str, language: str,
-                          config: PollingConfig, *, now: datetime | None = None,
-                          guard: AddressGuard | None = None) -> list[Entry]:
+                          config: PollingConfig, *,
+                          now: datetime | None = None) -> list[Entry]:
     """Fetch one feed and parse it, storing nothing (for `preview`); FetchError if unusable."""
-    result = await fetch_feed(client, url, config, guard=guard)
+    result = await fetch_feed(client, url, config)
     now = now or datetime.now(UTC)
     try:
         return await asyncio.get_running_loop().run_in_executor(

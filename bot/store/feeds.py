@@ -142,13 +142,15 @@ async def next_due_at(db: Database, exclude: Iterable[int] = ()) -> float | None
 
 
 async def record_success(db: Database, feed_id: int, now: float, next_poll_at: float, *,
-                         etag: str | None, last_modified: str | None) -> None:
-    """A poll that worked (200 or 304): health cleared, validators kept, baseline done."""
+                         etag: str | None, last_modified: str | None,
+                         baseline_done: bool = True) -> None:
+    """A poll that worked (200 or 304): health cleared, validators kept; the baseline is
+    done once a parsed document recorded its entries (`baseline_done`), never undone."""
     await db.execute(
-        "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = 1, "
+        "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = MAX(baseline_done, ?), "
         "last_success_at = ?, failing_since = NULL, consecutive_failures = 0, "
         "next_poll_at = ? WHERE id = ?",
-        (etag, last_modified, now, next_poll_at, feed_id),
+        (etag, last_modified, int(baseline_done), now, next_poll_at, feed_id),
     )
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bot.config import PollingConfig
-from bot.feeds.fetch import AddressGuard, FetchError
+from bot.feeds import FeedError
+from bot.feeds.address import AddressGuard
 from bot.store import feeds, topics
 from bot.store.db import Database
 from bot.telegram.opml import OpmlFeed, OpmlOutline, write_opml
@@ -34,7 +35,7 @@ async def vet_url(url: str, polling: PollingConfig) -> None:
         raise FeedRefused(None)
     try:
         await AddressGuard.from_config(polling).check(url)
-    except FetchError as exc:
+    except FeedError as exc:
         raise FeedRefused(str(exc)) from None
 
 

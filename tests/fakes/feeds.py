@@ -68,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route.redirect is not None:
             return self._send(302, b"", "text/plain", [("Location", route.redirect)])
         if route.status != 200:
-            return self._send(route.status, b"error page", "text/html")
+            return self._send(route.status, b"error page", "text/html", list(route.headers))
         extra = list(route.headers)
         if route.validators:
             extra += [("ETag", route.etag), ("Last-Modified", route.last_modified_header)]
