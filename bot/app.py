@@ -22,10 +22,12 @@ from bot.alerts.deliver import Deliverer, Pacing
 from bot.alerts.outbox import prune_outbox
 from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.config import Config
+from bot.digests.service import NoticeService
 from bot.feeds.poll import FeedPoller
 from bot.pipeline import MatchStage
 from bot.store import chats
 from bot.store.db import Database
+from bot.store.digests import prune_notices
 from bot.store.feeds import sync_config_feeds
 from bot.store.topics import list_topics, sync_config_topics
 from bot.translation.service import Translator
@@ -144,7 +146,16 @@ async def run_service(config: Config, *, console: bool,
         poller = FeedPoller(db, config.polling, config.storage,
                             on_new_entries=stage.on_new_entries, on_feed_health=on_health)
 
+        notices = None
         if application is not None:
+            # Digests and surge alerts go through the application's bot: its rate
+            # limiter is the one replies use, and it waits out retry_after.
+            reply_sender = TelegramSender(application.bot)
+            notices = NoticeService(
+                db, lambda chat_id, html: reply_sender.send(chat_id, None, html),
+                translator.translate_entry, config.surges,
+                default_timezone=getattr(config.bot, "default_timezone", "UTC"))
+            context.on_digest_changed = notices.notify
             context.on_topics_changed = stage.topics_changed
             if not await _start_telegram(application, stop):
                 return
@@ -155,11 +166,14 @@ async def run_service(config: Config, *, console: bool,
             pruned = await prune_outbox(db, time.time() - config.storage.retention)
             if pruned:
                 log.info("pruned %d delivered alerts past the retention", pruned)
+            await prune_notices(db, time.time() - config.storage.retention)
 
         tasks = [asyncio.create_task(poller.run(stop), name="feed-poller"),
                  asyncio.create_task(deliverer.run(stop), name="deliverer"),
                  asyncio.create_task(_every(stop, HOUSEKEEPING_EVERY, housekeeping),
                                      name="housekeeping")]
+        if notices is not None:
+            tasks.append(asyncio.create_task(notices.run(stop), name="digests-and-surges"))
         log.info("coverage-bot running (%s): %d feeds, %d topics",
                  "console" if console else "telegram", len(config.feeds), len(config.topics))
         await stop.wait()

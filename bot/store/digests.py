@@ -197,3 +197,45 @@ async def chat_timezone(db: Database, chat_id: int, default: str = "UTC") -> str
         return default
     row = await db.fetchone("SELECT timezone FROM chats WHERE id = ?", (chat_id,))
     return (row["timezone"] if row else None) or default
+
+
+async def topic_counts(db: Database, since: float, until: float, history: float,
+                       min_entries: int) -> list[tuple[int, str, int, int, int]]:
+    """Per topic with at least `min_entries` matched entries in [since, until): (topic id,
+    name, entries, languages, entries in the `history` seconds before `since`).
+
+    An item published by two feeds is one entry (its alert key), as for alerts.
+    """
+    rows = await db.fetchall(
+        "SELECT m.topic_id, t.name, COUNT(DISTINCT e.alert_key) AS n, "
+        "COUNT(DISTINCT e.language) AS languages FROM matches m "
+        "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
+        "WHERE m.matched_at >= ? AND m.matched_at < ? GROUP BY m.topic_id HAVING n >= ?",
+        (since, until, min_entries))
+    found = []
+    for row in rows:
+        before = await db.fetchone(
+            "SELECT COUNT(DISTINCT e.alert_key) FROM matches m "
+            "JOIN entries e ON e.id = m.entry_id "
+            "WHERE m.topic_id = ? AND m.matched_at >= ? AND m.matched_at < ?",
+            (row["topic_id"], since - history, since))
+        found.append((row["topic_id"], row["name"], row["n"], row["languages"], before[0]))
+    return found
+
+
+@dataclass(frozen=True)
+class SurgeChat:
+    chat_id: int
+    language: str
+    topic_title: str
+
+
+async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
+    """Active chats subscribed to the topic with surge alerts on."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.language, t.title FROM subscriptions s "
+        "JOIN chats c ON c.id = s.chat_id JOIN topics t ON t.id = s.topic_id "
+        "LEFT JOIN chat_digest_settings d ON d.chat_id = c.id "
+        "WHERE s.topic_id = ? AND c.active = 1 AND COALESCE(d.surges, 1) = 1 ORDER BY c.id",
+        (topic_id,))
+    return [SurgeChat(row["id"], row["language"], row["title"]) for row in rows]

@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from bot.config import Config
 from bot.model import LANGUAGES
-from bot.telegram import admin, admin_feeds, commands
+from bot.telegram import admin, admin_feeds, commands, digest_commands
 from bot.telegram.context import CONTEXT_KEY, BotContext, reply
 from bot.telegram.i18n import t
 
@@ -44,6 +44,8 @@ USER_COMMANDS = {
     "mysubs": commands.mysubs_command,
     "language": commands.language_command,
     "recent": commands.recent_command,
+    "digest": digest_commands.digest_command,
+    "surges": digest_commands.surges_command,
 }
 ADMIN_COMMANDS = {
     "addtopic": admin.addtopic_command,

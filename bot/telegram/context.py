@@ -44,6 +44,7 @@ class BotContext:
     translator: Translator | None = None  # None: /addtopic needs every language written out
     on_topics_changed: Callback = _nothing
     on_feeds_changed: Callback = _nothing
+    on_digest_changed: Callable[[], None] = lambda: None  # wakes the digest sender
     clock: Callable[[], float] = field(default=time.time)
 
 

@@ -1,0 +1,149 @@
+"""Digests end to end: /digest through the real bot, matches recorded by the real ledger,
+digests sent through python-telegram-bot to the fake Bot API, on a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+from telegram import Bot
+
+from bot.alerts import outbox
+from bot.alerts.senders import TelegramSender
+from bot.digests.service import NoticeService
+from bot.store import digests
+from bot.store.db import Database
+from tests.fakes.alert_world import add_entry, add_feed, add_topic_named
+from tests.fakes.telegram_app import USER, running_bot
+
+T0 = 60 * 29_666_667 + 20.0  # 20 s into a minute
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def world(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await add_topic_named(bot.db, "troops", "Western troops in Ukraine")
+        await bot.ask("/subscribe troops")
+        yield bot
+
+
+def notice_service(bot, db: Database, clock: Clock) -> tuple[NoticeService, Bot]:
+    telegram = Bot(bot.api.token, base_url=bot.api.base_url)
+    sender = TelegramSender(telegram)
+    service = NoticeService(db, lambda chat, html: sender.send(chat, None, html),
+                            clock=clock, interval=0.05)
+    return service, telegram
+
+
+async def record(db: Database, feed_name: str, language: str, link: str, title: str,
+                 now: float) -> int:
+    row = await db.fetchone("SELECT id FROM feeds WHERE name = ?", (feed_name,))
+    feed_id = row[0] if row else await add_feed(db, f"https://{feed_name}.example/rss",
+                                                language, feed_name)
+    entry = await add_entry(db, feed_id, link, title, "", language, key=f"{feed_name}:{link}")
+    return await outbox.record_matches(db, entry, link, [("troops", ["troops"])], now)
+
+
+async def five_matches_in_three_stories(db: Database, now: float) -> None:
+    # one item in three feeds, one in two, one alone: three stories, five entries
+    await record(db, "lemonde", "fr", "https://x/a", "Des troupes en Ukraine", now)
+    await record(db, "bbc", "en", "https://x/a", "Troops in Ukraine", now + 1)
+    await record(db, "tass", "ru", "https://x/a", "Войска на Украине", now + 2)
+    await record(db, "rfi", "fr", "https://x/b", "Les soldats", now + 3)
+    await record(db, "bbc", "en", "https://x/b", "Soldiers", now + 4)
+    await record(db, "bbc", "en", "https://x/c", "Drones over Kyiv", now + 5)
+
+
+async def test_every_1m_sends_one_digest_listing_the_stories_and_no_instant_alert(world):
+    reply = await world.ask("/digest every 1m")
+    assert "every 1m" in reply
+    clock = Clock(T0)
+    service, telegram = notice_service(world, world.db, clock)
+    async with telegram:
+        await five_matches_in_three_stories(world.db, T0)
+        assert await outbox.queue_length(world.db) == 0  # nothing instant
+        before = len(world.api.sent_to(USER))
+        await service.tick()  # still inside the period
+        assert len(world.api.sent_to(USER)) == before
+        clock.now = T0 + 40  # the minute ends
+        await service.tick()
+        await service.tick()
+        sent = world.api.sent_to(USER)[before:]
+    assert len(sent) == 1
+    text = sent[0].text
+    assert "3 stories" in text and "Western troops in Ukraine" in text
+    # most covered first: the three-outlet story, then two, then one
+    assert text.index("Des troupes") < text.index("Les soldats") < text.index("Drones")
+    assert "3 entries · lemonde, bbc, tass · fr · en · ru" in text
+
+
+async def test_a_restart_at_the_period_end_still_sends_exactly_one_digest(world, tmp_path):
+    await world.ask("/digest every 1m")
+    await five_matches_in_three_stories(world.db, T0)
+    clock = Clock(T0 + 40)
+    before = len(world.api.sent_to(USER))
+    # the first run writes the digest into the ledger and dies before sending it
+    first, telegram = notice_service(world, world.db, clock)
+    await first.write_digests(clock.now)
+    # a second process on the same database file
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        second, telegram = notice_service(world, db, clock)
+        async with telegram:
+            await second.tick()
+            await second.tick()
+            third, _ = notice_service(world, db, clock)
+            await third.tick()
+    finally:
+        await db.close()
+    assert len(world.api.sent_to(USER)) == before + 1
+
+
+async def test_an_empty_period_sends_nothing_and_off_resumes_instant_alerts(world):
+    await world.ask("/digest hourly")
+    clock = Clock(T0)
+    service, telegram = notice_service(world, world.db, clock)
+    async with telegram:
+        before = len(world.api.sent_to(USER))
+        clock.now = T0 + 7200
+        await service.tick()
+        assert len(world.api.sent_to(USER)) == before  # empty period: no message
+        await record(world.db, "bbc", "en", "https://x/a", "Troops", clock.now)
+        assert (await world.ask("/digest off")).startswith("Instant alerts are back")
+        await service.tick()  # what waited goes out at once, not at the hour
+        assert len(world.api.sent_to(USER)) == before + 2  # the reply and the digest
+        assert "Troops" in world.api.sent_to(USER)[-1].text
+        queued = await record(world.db, "bbc", "en", "https://x/d", "Later", clock.now + 1)
+    assert queued == 1  # instant again
+
+
+async def test_digest_command_answers_usage_status_and_refuses_short_periods(world):
+    assert (await world.ask("/digest")).startswith("This chat gets instant alerts")
+    assert (await world.ask("/digest every 30s")).startswith("Usage: /digest")
+    assert (await world.ask("/digest weekly")).startswith("Usage: /digest")
+    reply = await world.ask("/digest daily")
+    assert "a day at 08:00" in reply
+    assert "a day at 08:00" in await world.ask("/digest")
+    assert (await digests.settings(world.db, USER)).digest == "daily 08:00"
+
+
+async def test_a_long_digest_is_split_past_4096_characters_and_sent_in_order(world):
+    await world.ask("/digest every 1m")
+    for n in range(60):
+        await record(world.db, "bbc", "en", f"https://x/{n}", f"Story {n:02d} " + "w" * 150, T0)
+    clock = Clock(T0 + 40)
+    service, telegram = notice_service(world, world.db, clock)
+    before = len(world.api.sent_to(USER))
+    async with telegram:
+        await service.tick()
+    sent = world.api.sent_to(USER)[before:]
+    assert len(sent) >= 3
+    joined = "".join(m.text for m in sent)
+    assert [joined.index(f"Story {n:02d}") for n in range(60)] == sorted(
+        joined.index(f"Story {n:02d}") for n in range(60))

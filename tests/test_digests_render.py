@@ -1,0 +1,73 @@
+"""Digest and surge texts, and the surge decision: pure functions, plain inputs."""
+
+from bot.alerts.render import telegram_length
+from bot.config import SurgesConfig
+from bot.digests.render import DigestEntry, group_digest, render_digest, render_surge
+from bot.digests.surges import TopicCounts, detect_surge
+
+
+def entry(n, story, outlet="BBC", language="en", topic="troops", at=0.0):
+    return DigestEntry(topic=topic, topic_title=topic.title(), story=story, entry_id=n,
+                       title=f"Title {n} <&>", language=language, outlet=outlet, matched_at=at)
+
+
+def test_stories_are_grouped_per_topic_most_covered_first():
+    topics = group_digest([
+        entry(1, "a"), entry(2, "b", "Le Monde", "fr"), entry(3, "b", "TASS", "ru"),
+        entry(4, "c", topic="drones"), entry(5, "b", "RFI", "fr"),
+    ])
+    assert [t.topic for t in topics] == ["troops", "drones"]
+    first = topics[0].stories[0]
+    assert (first.story, first.entries, first.outlets, first.languages) == (
+        "b", 3, ("Le Monde", "TASS", "RFI"), ("fr", "ru"))
+    assert first.title == "Title 2 <&>"  # the story's first entry
+
+
+def test_digest_lists_titles_in_the_chat_language_escaped():
+    topics = group_digest([entry(1, "a", language="fr")])
+    [message] = render_digest("fr", "2026-03-29 08:00", topics, {"a": "Titre <traduit>"})
+    assert "Titre &lt;traduit&gt;" in message
+    assert "1 articles · BBC · fr" in message
+    assert message.startswith("<b>Résumé jusqu'au 2026-03-29 08:00 : 1 sujets")
+
+
+def test_nothing_to_list_is_no_message():
+    assert render_digest("en", "x", []) == []
+
+
+def test_messages_split_only_past_4096_units_with_whole_stories():
+    entries = [entry(n, str(n)) for n in range(40)]
+    topics = group_digest(entries)
+    few = render_digest("en", "x", group_digest(entries[:5]))
+    assert len(few) == 1
+    long_titles = {str(n): "ж" * 250 + "😀" * 20 for n in range(40)}
+    parts = render_digest("en", "x", topics, long_titles)
+    assert len(parts) > 1
+    for part in parts:
+        plain = part.replace("<b>", "").replace("</b>", "").replace("<i>", "").replace("</i>", "")
+        assert telegram_length(plain) <= 4096
+    assert sum(part.count("• ") for part in parts) == 40
+
+
+def test_surge_message_has_the_numbers_in_the_chat_language():
+    assert render_surge("en", "Troops", 6, 2.0, 3, 4.5) == (
+        "📈 Troops: 6 entries in 2 h across 3 languages, 4.5× the 7-day rate")
+    assert "6 articles en 2 h dans 3 langues, 12× le rythme" in render_surge(
+        "fr", "Troupes", 6, 2.0, 3, 12.0)
+    assert "за 7 дней до этого — ни одного" in render_surge("ru", "Войска", 6, 2.0, 1, None)
+
+
+RULE = SurgesConfig(window=7200.0, min_entries=5, factor=4.0)
+
+
+def test_without_history_min_entries_alone_decides():
+    assert detect_surge(TopicCounts("t", 4, 1, 0), RULE) is None
+    surge = detect_surge(TopicCounts("t", 5, 2, 0), RULE)
+    assert (surge.entries, surge.languages, surge.rate, surge.ratio) == (5, 2, 0.0, None)
+
+
+def test_with_history_the_count_must_reach_factor_times_the_7_day_rate():
+    # 168 matches over 7 days = 1 an hour = 2 per 2-hour window: 4x that is 8
+    assert detect_surge(TopicCounts("t", 7, 1, 168), RULE) is None
+    surge = detect_surge(TopicCounts("t", 8, 3, 168), RULE)
+    assert surge.ratio == 4.0 and surge.rate == 2.0
