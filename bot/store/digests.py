@@ -239,3 +239,15 @@ async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
         "WHERE s.topic_id = ? AND c.active = 1 AND COALESCE(d.surges, 1) = 1 ORDER BY c.id",
         (topic_id,))
     return [SurgeChat(row["id"], row["language"], row["title"]) for row in rows]
+
+
+async def matches_per_day(db: Database, topic: str, since: float, until: float
+                          ) -> list[tuple[str, str, int]]:
+    """(UTC day as YYYY-MM-DD, language, matched entries) of a topic in [since, until)."""
+    rows = await db.fetchall(
+        "SELECT date(m.matched_at, 'unixepoch') AS day, e.language, "
+        "COUNT(DISTINCT e.alert_key) AS n FROM matches m "
+        "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
+        "WHERE t.name = ? AND m.matched_at >= ? AND m.matched_at < ? "
+        "GROUP BY day, e.language ORDER BY day", (topic, since, until))
+    return [(row["day"], row["language"], row["n"]) for row in rows]

@@ -46,6 +46,7 @@ USER_COMMANDS = {
     "recent": commands.recent_command,
     "digest": digest_commands.digest_command,
     "surges": digest_commands.surges_command,
+    "trend": digest_commands.trend_command,
 }
 ADMIN_COMMANDS = {
     "addtopic": admin.addtopic_command,
@@ -59,6 +60,10 @@ ADMIN_COMMANDS = {
     "export": admin_feeds.export_command,
     "import": admin_feeds.import_command,
 }
+
+# Handled beside the others instead of in turn: a chart being drawn must not hold up
+# the next update (PTB otherwise handles updates one after another).
+SLOW_COMMANDS = frozenset({"trend"})
 
 
 def _file_base_url(api_base_url: str) -> str:
@@ -92,7 +97,8 @@ def add_handlers(application: Application) -> None:
     # and commands typed inside a channel are not how channels are managed.
     only_new = filters.UpdateType.MESSAGE
     for name, handler in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
-        application.add_handler(CommandHandler(name, handler, filters=only_new))
+        application.add_handler(CommandHandler(name, handler, filters=only_new,
+                                               block=name not in SLOW_COMMANDS))
     application.add_handler(MessageHandler(
         only_new & filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)"),
         admin_feeds.import_document))

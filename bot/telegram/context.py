@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.config import Config
+from bot.digests.chart import ChartPool
 from bot.store import chats
 from bot.store.db import Database
 from bot.telegram.i18n import t
@@ -46,6 +47,7 @@ class BotContext:
     on_feeds_changed: Callback = _nothing
     on_digest_changed: Callable[[], None] = lambda: None  # wakes the digest sender
     clock: Callable[[], float] = field(default=time.time)
+    charts: ChartPool = field(default_factory=ChartPool)  # /trend draws off the event loop
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotContext:

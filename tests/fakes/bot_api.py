@@ -238,6 +238,7 @@ class FakeBotAPI:
         self._message_ids: dict[Any, itertools.count] = defaultdict(lambda: itertools.count(1))
         self.messages: list[SentMessage] = []
         self.documents: list[SentDocument] = []
+        self.photos: list[SentDocument] = []
         self.edits: list[Call] = []
         self.callback_answers: list[Call] = []
         self.calls: list[Call] = []
@@ -536,7 +537,7 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append(Call(method, params, now))
             self._lock.notify_all()
-            sending = method in ("sendMessage", "sendDocument")
+            sending = method in ("sendMessage", "sendDocument", "sendPhoto")
             failure = self._take_failure(method, chat_id if sending else None)
             if failure:
                 if failure.status == 429:
@@ -633,6 +634,20 @@ class FakeBotAPI:
         with self._lock:
             self.documents.append(SentDocument(chat_id, name, data, params.get("caption"),
                                                message["message_id"], time.time()))
+            self._lock.notify_all()
+        return _ok(message)
+
+    def _api_sendPhoto(self, params, files):
+        chat_id = params["chat_id"]
+        name, data = files.get("photo", ("photo", b""))
+        if not data:
+            return _error(400, "Bad Request: there is no photo in the request")
+        message = self._message(chat_id, photo=[{
+            "file_id": f"photo{next(self._ids)}", "file_unique_id": f"uphoto{next(self._ids)}",
+            "width": 1, "height": 1, "file_size": len(data)}])
+        with self._lock:
+            self.photos.append(SentDocument(chat_id, name, data, params.get("caption"),
+                                            message["message_id"], time.time()))
             self._lock.notify_all()
         return _ok(message)
 
