@@ -319,3 +319,37 @@ def test_deeply_nested_query_compiles_and_matches():
     query = "(" * 15 + "ukraine" + " OR russia)" * 15
     index = compile_topics([TopicQuery("t", "en", f"{query} -nothing")])
     assert [m.topic for m in index.match("Russia", "", "en")] == ["t"]
+
+
+# (query, title, summary, whether it matches): the text rules, applied alike to
+# the query and to the entry, by the index and by the reference evaluator.
+TEXT_RULE_CASES = [
+    ("en", "«storm shadow»", "UK sends Storm-Shadow missiles", "", True),
+    ("en", "“storm shadow”", "UK sends Storm", "Shadow missiles", False),  # one field
+    ("en", "“storm shadow”", "", "UK sends Storm Shadow missiles", True),
+    ("fr", "ukraine -«russie»", "L’Ukraine et la Russie", "", False),
+    ("fr", "ukraine -«russie»", "L’Ukraine et la Pologne", "", True),
+    ("fr", "ukraine -“mer noire”", "L’Ukraine en mer Noire", "", False),
+    ("fr", "ukraine -“mer noire”", "L’Ukraine, la mer et la nuit noire", "", True),
+    ("fr", "lʼUkraine", "Frappes sur l'Ukraine", "", True),
+    ("fr", '"l ukraine"', "Frappes sur lʼUkraine", "", True),
+    ("fr", '"l ukraine"', "Frappes sur l‘Ukraine", "", True),
+    ("en", "ukrainian", "Ukrai\u00adnian troops", "", True),  # soft hyphen
+    ("en", "ukrainian", "Ukrai\u200bnian troops", "", False),  # zero-width space splits
+    ("en", '"kyiv ukraine"', "Kyiv\u200bUkraine", "", True),
+    ("en", "ukraine", "\ufeffUkrai\u2060ne", "", True),  # BOM, word joiner
+    ("ru", "украина", "Украи́ну обстреляли", "", True),  # stress mark
+    ("fr", "oeuvre", "Une œuvre volée", "", True),
+    ("en", "lodz OR oresund OR strasse", "Łódź", "", True),
+    ("en", "ørsted", "Orsted shares fall", "", True),
+]
+
+
+@pytest.mark.parametrize(("language", "query", "title", "summary", "expected"), TEXT_RULE_CASES)
+def test_text_rules_apply_alike_to_queries_and_entries(language, query, title, summary, expected):
+    from bot.matching.reference import ReferenceMatcher
+
+    queries = [TopicQuery("t", language, query)]
+    found = compile_topics(queries).match(title, summary, language)
+    assert bool(found) is expected
+    assert found == ReferenceMatcher(queries).match(title, summary, language)

@@ -10,8 +10,9 @@ from bot.matching.index import TopicQuery, compile_topics
 from bot.matching.query import QueryError, format_query, parse_query
 from bot.matching.reference import ReferenceMatcher
 
-# Inflected forms, accents, ё, hyphens and apostrophes, so stems, prefixes and
-# phrases all get exercised; small enough that random texts hit random queries.
+# Inflected forms, accents, ё, ligatures, stress marks, invisible characters,
+# hyphens and apostrophes of every form, so stems, prefixes and phrases all get
+# exercised; small enough that random texts hit random queries.
 VOCABULARY = {
     "en": [
         "ukraine",
@@ -28,6 +29,9 @@ VOCABULARY = {
         "missiles",
         "russia",
         "l'ukraine",
+        "lʼukraine",
+        "ukrai\u00adne",
+        "straße",
     ],
     "fr": [
         "troupe",
@@ -44,6 +48,9 @@ VOCABULARY = {
         "frappes",
         "été",
         "ete",
+        "œuvre",
+        "oeuvre",
+        "l’europe",
     ],
     "ru": [
         "украина",
@@ -59,8 +66,18 @@ VOCABULARY = {
         "военные",
         "россия",
         "россии",
+        "украи\u0301на",
+        "мʼясо",
     ],
 }
+PHRASE_QUOTES = [('"', '"'), ("«", "»"), ("“", "”"), ("„", "“"), ("‘", "’"), ("‹", "›")]
+
+
+def _one_word(word):
+    """The word with its separators dropped, so that it can take a `*`."""
+    return "".join(char for char in word if char.isalpha() and char != "ʼ")
+
+
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 languages = st.sampled_from(sorted(VOCABULARY))
@@ -74,9 +91,10 @@ def queries(draw, language):
         kind = draw(st.integers(0, 4))
         word = draw(st.sampled_from(words))
         if kind == 0:
-            return f'"{word} {draw(st.sampled_from(words))}"'
+            opening, closing = draw(st.sampled_from(PHRASE_QUOTES))
+            return f"{opening}{word} {draw(st.sampled_from(words))}{closing}"
         if kind == 1:
-            return word.replace("'", "")[: draw(st.integers(2, 6))] + "*"
+            return _one_word(word)[: draw(st.integers(2, 6))] + "*"
         return word
 
     def expression(depth):
@@ -103,7 +121,7 @@ def texts(draw, language):
     )
     separators = draw(
         st.lists(
-            st.sampled_from([" ", "-", "’", ", ", " — ", "'"]),
+            st.sampled_from([" ", "-", "’", ", ", " — ", "'", "ʼ", "‘", "\u200b", "\xa0"]),
             min_size=len(words),
             max_size=len(words),
         )
@@ -177,7 +195,8 @@ def test_formatting_round_trips(case):
 
 
 QUERY_ALPHABET = st.sampled_from(
-    list('()"*- \t') + ["AND", "OR", "NOT", "a", "é", "й", "ё", "’", "\u0301", "1"]
+    list('()"*- \t«»“”„‘’‹›ʼ\u00ad\u200b')
+    + ["AND", "OR", "NOT", "a", "é", "й", "ё", "œ", "\u0301", "1"]
 )
 
 

@@ -43,6 +43,69 @@ def test_leading_minus_negates_a_word_phrase_or_group():
         assert isinstance(root, And) and isinstance(root.operands[1], Not), text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "“storm shadow”",
+        "«storm shadow»",
+        "« storm\xa0shadow »",
+        "„storm shadow“",
+        "„storm shadow”",
+        "‹storm shadow›",
+        "‘storm shadow’",
+        "»storm shadow«",
+        '"storm  shadow"',
+    ],
+)
+def test_typographic_quotes_delimit_phrases(text):
+    term = parse_query(text, "en").root
+    assert isinstance(term, Term) and term.quoted
+    assert term.words == ("storm", "shadow") and term.text == "storm shadow"
+
+
+def test_single_typographic_quotes_inside_words_stay_apostrophes():
+    root = parse_query("‘l’Ukraine aujourd’hui’ l’Europe", "fr").root
+    assert isinstance(root, And)
+    phrase, word = root.operands
+    assert phrase.quoted and phrase.words == ("l", "ukraine", "aujourd", "hui")
+    assert word.text == "l’Europe" and word.words == ("l", "europe") and not word.quoted
+
+
+@pytest.mark.parametrize(
+    "text", ["ukraine -«russie»", "ukraine -“russie”", "ukraine -„russie“", "ukraine -‘russie’"]
+)
+def test_a_minus_before_any_term_negates_it(text):
+    root = parse_query(text, "fr").root
+    assert isinstance(root, And) and isinstance(root.operands[1], Not), text
+    assert root.operands[1].operand.words == ("russie",)
+
+
+def test_a_minus_before_a_typographic_phrase_negates_the_phrase():
+    root = parse_query("ukraine -“storm shadow”", "en").root
+    negated = root.operands[1]
+    assert isinstance(negated, Not) and negated.operand.words == ("storm", "shadow")
+
+
+def test_every_apostrophe_form_separates_words_in_queries():
+    for apostrophe in ("'", "’", "‘", "ʼ"):
+        term = parse_query(f"l{apostrophe}Ukraine", "fr").root
+        assert term.words == ("l", "ukraine"), apostrophe
+
+
+def test_phrase_holding_straight_quotes_formats_back():
+    query = parse_query('«le "Canard" enchaîné»', "fr")
+    assert query.root.text == 'le "Canard" enchaîné'
+    assert parse_query(format_query(query), "fr") == query
+
+
+def test_limits_are_inclusive():
+    assert parse_query("(" * 32 + "a" + ")" * 32, "en")
+    assert parse_query(" ".join(["w"] * 100), "en")
+    assert parse_query("a" * MAX_QUERY_LENGTH, "en")
+    with pytest.raises(QueryError, match="nested more than 32"):
+        parse_query("(" * 33 + "a" + ")" * 33, "en")
+
+
 def test_operators_are_recognised_in_upper_case_only():
     # French "or" (gold) and Russian "и" (and) are ordinary words.
     root = parse_query("prix or", "fr").root
@@ -94,6 +157,17 @@ def test_prefix_is_normalised_not_stemmed():
         ("e*", "prefix* needs at least 2 letters", 0),
         ("l'europ*", "prefix* must be a single word", 0),
         ("ukraine …", "has no letters or digits", 8),
+        ("ukraine «russie", "unbalanced quote", 8),
+        ("ukraine russie»", "unbalanced quote", 14),
+        ("-«russie»", "matches entries without any of its terms", 0),
+        ("ukraine OR -“x y”", "matches entries without any of its terms", 11),
+        ("europ-*", "'*' is only allowed at the end of a word", 6),
+        ("ukraine *", "'*' is only allowed at the end of a word", 8),
+        ("*europ", "'*' is only allowed at the end of a word", 0),
+        ('"europ* union"', "a prefix* cannot be inside a phrase", 6),
+        ("lʼeurop*", "prefix* must be a single word", 0),
+        ("l’europ*", "prefix* must be a single word", 0),
+        ("ukraine -)", "dangling operator -", 8),
     ],
 )
 def test_malformed_queries_are_refused_with_their_position(text, message, position):
@@ -120,7 +194,16 @@ def test_over_long_and_over_large_queries_are_refused():
 
 def test_pathological_input_is_refused_quickly():
     start = time.perf_counter()
-    for text in ("(" * 999, "NOT " * 250, '"' * 999, "a OR " * 199 + "a", "-" * 999):
+    for text in (
+        "(" * 999,
+        "NOT " * 250,
+        '"' * 999,
+        "a OR " * 199 + "a",
+        "-" * 999,
+        "‘a " * 333,
+        "«" * 999,
+        "‘" * 999,
+    ):
         with pytest.raises(QueryError):
             parse_query(text, "en")
     assert time.perf_counter() - start < 0.5
@@ -136,6 +219,10 @@ def test_pathological_input_is_refused_quickly():
         "NOT NOT x",
         "войска AND украина",
         "l'Ukraine",
+        "ukraine -«russie»",
+        "«storm shadow» OR „x y“",
+        "‘l’Ukraine’",
+        "lʼUkraine",
     ],
 )
 def test_formatted_query_parses_back_to_the_same_query(text):

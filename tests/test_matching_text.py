@@ -18,6 +18,12 @@ from bot.matching.text import FIELD_BREAK, normalise, stem_words, tokenize, toke
         ("œuvre", "oeuvre"),
         ("Ukrai\u00adne", "ukraine"),  # soft hyphen inside a word
         ("Київ", "київ"),  # Ukrainian ї is not a Latin accent
+        (
+            "Ukrai\u200dne Ukrai\u200cne Ukrai\u2060ne \ufeffUkraine",
+            "ukraine ukraine ukraine ukraine",
+        ),
+        ("Æsir Øresund Łódź STRASSE straße", "aesir oresund lodz strasse strasse"),
+        ("Сту\u0301дент Москва\u0300", "студент москва"),  # stress marks after NFC
     ],
 )
 def test_normalise_folds_latin_accents_and_yo_but_keeps_cyrillic_letters(text, expected):
@@ -30,6 +36,10 @@ def test_normalise_folds_latin_accents_and_yo_but_keeps_cyrillic_letters(text, e
         ("Ukraine's troops", ["ukraine", "s", "troops"]),
         ("l'Ukraine", ["l", "ukraine"]),
         ("l’Ukraine", ["l", "ukraine"]),  # typographic apostrophe
+        ("l‘Ukraine", ["l", "ukraine"]),
+        ("lʼUkraine", ["l", "ukraine"]),  # modifier letter apostrophe, a letter to Unicode
+        ("Ukrai\u00adnian", ["ukrainian"]),  # soft hyphen: one word
+        ("Kyiv\u200bUkraine", ["kyiv", "ukraine"]),  # zero-width space: two words
         ("d'Oreshnik", ["d", "oreshnik"]),
         ("SCALP-EG", ["scalp", "eg"]),
         ("Jean-Noël Barrot", ["jean", "noel", "barrot"]),

@@ -9,6 +9,9 @@ Grammar (operators are upper case only, so French "or" and Russian "и" stay wor
     unary   := ("NOT" | "-") unary | primary   "-" only when glued to what it negates
     primary := "(" or_expr ")" | term
     term    := word | word* | "several words" | hyphen-ated or apostrophe'd word
+
+Phrases may be written with typographic quotes too (“…”, «…», „…“, ‹…›, ‘…’), as
+phones type them. What a word is, in the query as in the text, is text.py's rule.
 """
 
 from __future__ import annotations
@@ -24,7 +27,23 @@ MAX_DEPTH = 32  # nested parentheses and NOTs; keeps every recursion over the AS
 MIN_PREFIX_LENGTH = 2  # "a*" would make nearly every entry a candidate for nothing useful
 
 OPERATORS = ("AND", "OR", "NOT")
-_SPECIAL = frozenset('()"')
+
+# Opening quote -> the quotes that may close it. Double quotes of every style end
+# a word, so `x«y»` is a word then a phrase. Single typographic quotes are also
+# apostrophes (`l’Ukraine`): one opens a phrase only where a term starts and
+# closes it only where a word ends, and otherwise stays inside the word.
+_DOUBLE_QUOTES = {
+    '"': '"',
+    "“": "”“",
+    "”": "”",
+    "„": "“”",
+    "«": "»",
+    "»": "«",
+    "‹": "›",
+    "›": "‹",
+}
+_SINGLE_QUOTES = {"‘": "’‘", "‚": "‘’"}
+_SPECIAL = frozenset("()").union(_DOUBLE_QUOTES)
 
 
 class QueryError(ValueError):
@@ -100,6 +119,10 @@ class _Token:
 
 def _make_term(raw: str, position: int, *, quoted: bool, language: str) -> Term:
     if quoted:
+        if "*" in raw:
+            raise QueryError(
+                "a prefix* cannot be inside a phrase", position + 1 + raw.index("*")
+            )
         text = " ".join(raw.split())
         words = tuple(tokenize(text, language))
         if not words:
@@ -111,8 +134,13 @@ def _make_term(raw: str, position: int, *, quoted: bool, language: str) -> Term:
         raise QueryError("'*' is only allowed at the end of a word", position + text.index("*"))
     words = tuple(tokenize(text, language))
     if not words:
+        if prefix:
+            raise QueryError("'*' is only allowed at the end of a word", position + len(text))
         raise QueryError(f"{raw!r} has no letters or digits", position)
     if prefix:
+        if len(tokenize(text + "a", language)) != len(words):
+            # `europ-*`: the star follows a separator, not a word.
+            raise QueryError("'*' is only allowed at the end of a word", position + len(text))
         if len(words) > 1:
             raise QueryError("a prefix* must be a single word", position)
         if len(words[0]) < MIN_PREFIX_LENGTH:
@@ -120,8 +148,28 @@ def _make_term(raw: str, position: int, *, quoted: bool, language: str) -> Term:
     return Term(text, words, prefix=prefix, position=position)
 
 
+def _closing_quote(text: str, start: int, unclosed: dict[str, int]) -> int:
+    """Where the phrase opened at `start` ends, or -1 when it is never closed.
+
+    `unclosed` remembers, per opening quote, a position after which no closing
+    quote was found, so a query full of quotes is still read in linear time."""
+    opening = text[start]
+    if start >= unclosed.get(opening, len(text)):
+        return -1
+    double = _DOUBLE_QUOTES.get(opening)
+    closers = double or _SINGLE_QUOTES[opening]
+    for end in range(start + 1, len(text)):
+        if text[end] in closers and (
+            double or end + 1 == len(text) or not text[end + 1].isalnum()
+        ):
+            return end
+    unclosed[opening] = start
+    return -1
+
+
 def _lex(text: str, language: str) -> list[_Token]:
     tokens: list[_Token] = []
+    unclosed: dict[str, int] = {}
     i, n = 0, len(text)
     while i < n:
         char = text[i]
@@ -130,8 +178,9 @@ def _lex(text: str, language: str) -> list[_Token]:
         elif char in "()":
             tokens.append(_Token(char, i))
             i += 1
-        elif char == '"':
-            end = text.find('"', i + 1)
+        elif (char in _DOUBLE_QUOTES or char in _SINGLE_QUOTES) and (
+            (end := _closing_quote(text, i, unclosed)) > 0 or char in _DOUBLE_QUOTES
+        ):
             if end < 0:
                 raise QueryError("unbalanced quote", i)
             tokens.append(
@@ -140,9 +189,10 @@ def _lex(text: str, language: str) -> list[_Token]:
             i = end + 1
         elif char == "-" and (i + 1 == n or text[i + 1].isspace()):
             raise QueryError("dangling operator -", i)
-        elif char == "-" and (text[i + 1].isalnum() or text[i + 1] in '("'):
-            # A leading "-" glued to a word, phrase or group negates it; a "-" on
-            # its own or inside a word is just a hyphen.
+        elif char == "-":
+            # A "-" where a term starts negates what it is glued to, whatever that
+            # begins with (`-russie`, `-«russie»`, `-(a OR b)`); inside a word it
+            # is a hyphen.
             tokens.append(_Token("NOT", i))
             i += 1
         else:
@@ -353,15 +403,27 @@ def _is_bare(text: str) -> bool:
         and text not in OPERATORS
         and "*" not in text
         and not text.startswith("-")
+        and text[0] not in _SINGLE_QUOTES
         and not any(char.isspace() or char in _SPECIAL for char in text)
     )
+
+
+def _quoted(text: str) -> str:
+    """The phrase in the first quotes that read back as exactly this text: a phrase
+    written between typographic quotes may hold straight ones."""
+    for opening, closers in (*_DOUBLE_QUOTES.items(), *_SINGLE_QUOTES.items()):
+        written = f"{opening}{text}{closers[0]}"
+        if _closing_quote(written, 0, {}) == len(written) - 1:
+            return written
+    # Unreachable for text read by _lex; map_terms never makes such a phrase.
+    raise ValueError(f"no quotes can delimit {text!r}")
 
 
 def _format(node: Node, parent: type | None) -> str:
     if isinstance(node, Term):
         if node.prefix:
             return f"{node.text}*"
-        return node.text if not node.quoted and _is_bare(node.text) else f'"{node.text}"'
+        return node.text if not node.quoted and _is_bare(node.text) else _quoted(node.text)
     if isinstance(node, Not):
         return f"NOT {_format(node.operand, Not)}"
     joiner = " OR " if isinstance(node, Or) else " AND "
@@ -383,9 +445,9 @@ def _map_node(node: Node, fn: Callable[[str], str], language: str) -> Node:
         return replace(
             node, operands=tuple(_map_node(operand, fn, language) for operand in node.operands)
         )
-    # Quotes cannot be escaped inside a phrase, so they become spaces (they
-    # separate words anyway).
-    text = " ".join(fn(node.text).replace('"', " ").split())
+    # Straight quotes and stars cannot be written inside a phrase, so they become
+    # spaces (they separate words anyway).
+    text = " ".join(fn(node.text).translate(_UNPHRASABLE).split())
     words = tuple(tokenize(text, language))
     if not words:
         raise QueryError(f"{node.display} became empty", node.position)
@@ -397,6 +459,9 @@ def _map_node(node: Node, fn: Callable[[str], str], language: str) -> Node:
     # A multi-word result is a phrase, of a prefix too: "word*" cannot span words.
     quoted = node.quoted or len(words) > 1 or not _is_bare(text)
     return Term(text, words, prefix=False, quoted=quoted, position=node.position)
+
+
+_UNPHRASABLE = str.maketrans('"*', "  ")
 
 
 def map_terms(query: Query, fn: Callable[[str], str], language: str | None = None) -> Query:

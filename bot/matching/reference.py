@@ -18,19 +18,29 @@ from bot.matching.query import (
     positive_terms,
     query_terms,
 )
-from bot.matching.text import EntryTokens, stem_words, tokenize_entry
+from bot.matching.text import FIELD_BREAK, EntryTokens, stem_words, tokenize_entry
+
+
+def _fields(entry: EntryTokens) -> list[tuple[str, ...]]:
+    """The entry's title and summary stems, apart."""
+    sequence = entry.sequence
+    cut = sequence.index(FIELD_BREAK)
+    return [sequence[:cut], sequence[cut + 1 :]]
 
 
 def term_present(term: Term, entry: EntryTokens, stems: tuple[str, ...]) -> bool:
-    """Whether the term occurs; `stems` are the term's words stemmed for the entry's language."""
+    """Whether the term occurs; `stems` are the term's words stemmed for the entry's language.
+
+    A word is looked for anywhere in the entry, a phrase within the title or within
+    the summary, never across the two."""
     if term.prefix:
         return any(word.startswith(term.words[0]) for word in entry.words)
     if len(stems) == 1:
         return stems[0] in entry.stems
-    sequence = entry.sequence
     return any(
-        sequence[start : start + len(stems)] == stems
-        for start in range(len(sequence) - len(stems) + 1)
+        field[start : start + len(stems)] == stems
+        for field in _fields(entry)
+        for start in range(len(field) - len(stems) + 1)
     )
 
 

@@ -28,6 +28,10 @@ _LATIN_SPECIAL = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ħ":
 # Invisible characters that sit inside words (soft hyphen, joiners, BOM) are
 # dropped so "Ukrai\xadne" stays one word; a zero-width space is a real boundary.
 _ZERO_WIDTH_SPACE = "\u200b"
+# Apostrophes separate words whatever their shape. ' ’ ‘ are punctuation, so
+# they already do; the modifier letter apostrophe (lʼUkraine, Ukrainian
+# мʼясо) is a letter to Unicode and is made a separator here.
+_LETTER_APOSTROPHES = frozenset("\u02bc")
 
 
 def _fold_char(char: str) -> str:
@@ -39,7 +43,7 @@ def _fold_char(char: str) -> str:
         return "е" if char == "ё" else char
     if char in _LATIN_SPECIAL:
         return _LATIN_SPECIAL[char]
-    if char == _ZERO_WIDTH_SPACE:
+    if char == _ZERO_WIDTH_SPACE or char in _LETTER_APOSTROPHES:
         return " "
     category = unicodedata.category(char)
     if category == "Cf":
