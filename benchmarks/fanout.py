@@ -25,17 +25,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import telegram
+import telegram.ext
 from telegram.request import HTTPXRequest
 
 from bot.alerts import outbox
-from bot.alerts.deliver import Deliverer, Pacing, TelegramSender
+from bot.alerts.deliver import Deliverer, TelegramSender
 from bot.config import FeedConfig, PollingConfig, TranslationConfig
 from bot.feeds.poll import FeedPoller
 from bot.model import Topic
 from bot.pipeline import MatchStage
 from bot.store.feeds import sync_config_feeds
 from bot.store.topics import add_topic
+from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator
 from tests.fakes.alert_world import add_subscribers, open_db
 from tests.fakes.bot_api import TOKEN
@@ -97,11 +98,12 @@ async def run(chats: int, folder: Path, port: int, interval: float) -> dict:
         await sync_config_feeds(db, [FeedConfig(url=url, language="fr", name="Le Monde")])
         translator = await Translator.create(
             TranslationConfig(provider="libre", base_url=libre.url, api_key="k", timeout=5.0), db)
-        bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
-                           request=HTTPXRequest(connection_pool_size=64))
+        bot = telegram.ext.ExtBot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+                                  request=HTTPXRequest(connection_pool_size=64),
+                                  rate_limiter=BudgetRateLimiter())
         async with bot:
             sender = TimedSender(bot)
-            deliverer = Deliverer(db, sender, translator.translate_entry, Pacing())
+            deliverer = Deliverer(db, sender, translator.translate_entry)
             stage = await MatchStage.load(db, on_recorded=deliverer.notify)
             matched_at: list[float] = []
 

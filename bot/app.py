@@ -15,10 +15,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.alerts.deliver import Deliverer, Pacing
+from bot.alerts.deliver import Deliverer, DeliveryPolicy
 from bot.alerts.outbox import prune_outbox
 from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.config import Config
@@ -30,6 +30,7 @@ from bot.store.db import Database
 from bot.store.digests import prune_notices
 from bot.store.feeds import sync_config_feeds
 from bot.store.topics import list_topics, sync_config_topics
+from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator
 
 log = logging.getLogger(__name__)
@@ -50,17 +51,18 @@ async def subscribe_console(db: Database, config: Config) -> None:
         await chats.subscribe(db, chat_id, topic.name)
 
 
-def delivery_bot(config: Config) -> Bot:
-    """A Bot for alerts only: the deliverer paces it itself, so it has no rate limiter
-    (two limiters would each wait for the other), and a pool for chats sent in parallel."""
+def delivery_bot(config: Config, rate_limiter: BudgetRateLimiter) -> ExtBot:
+    """A Bot for alerts, with a pool for chats sent in parallel; it spends the same
+    Telegram budget (`rate_limiter`) as the application's replies."""
     kwargs = {}
     if config.bot.api_base_url:
         from bot.telegram.application import _file_base_url
 
         base = config.bot.api_base_url.rstrip("/")
         kwargs = {"base_url": base, "base_file_url": _file_base_url(base)}
-    request = HTTPXRequest(connection_pool_size=Pacing().max_in_flight, read_timeout=30.0)
-    return Bot(config.bot.token, request=request, **kwargs)
+    request = HTTPXRequest(connection_pool_size=DeliveryPolicy().max_in_flight,
+                           read_timeout=30.0)
+    return ExtBot(config.bot.token, request=request, rate_limiter=rate_limiter, **kwargs)
 
 
 async def _every(stop: asyncio.Event, seconds: float,
@@ -123,7 +125,7 @@ async def run_service(config: Config, *, console: bool,
 
         if console:
             await subscribe_console(db, config)
-            sender, pacing, on_health = ConsoleSender(sys.stdout), Pacing.console(), None
+            sender, on_health = ConsoleSender(sys.stdout), None
         else:
             from bot.telegram.application import build_application
             from bot.telegram.context import BotContext
@@ -131,13 +133,13 @@ async def run_service(config: Config, *, console: bool,
 
             await chats.set_console_chats_active(db, False)
             context = BotContext(db=db, config=config, translator=translator)
-            application = build_application(config, context)
-            bot = delivery_bot(config)
-            sender, pacing = TelegramSender(bot), Pacing()
+            rate_limiter = BudgetRateLimiter()  # the one Telegram budget of this service
+            application = build_application(config, context, rate_limiter)
+            bot = delivery_bot(config, rate_limiter)
+            sender = TelegramSender(bot)
             on_health = AdminHealthReporter(application.bot, db, config)
 
-        deliverer = Deliverer(db, sender, translator.translate_entry, pacing=pacing,
-                              console=console)
+        deliverer = Deliverer(db, sender, translator.translate_entry, console=console)
         stage = await MatchStage.load(db, on_recorded=deliverer.notify)
         recovered = await stage.recover()
         if recovered:

@@ -6,14 +6,18 @@ from dataclasses import dataclass
 
 import pytest
 import telegram
+import telegram.ext
 from telegram.request import HTTPXRequest
 
 from bot.alerts import outbox
-from bot.alerts.deliver import ConsoleSender, Deliverer, Pacing, TelegramSender
+from bot.alerts.deliver import ConsoleSender, Deliverer, DeliveryPolicy, TelegramSender
+from bot.telegram.budget import Budget, TelegramLimits
+from bot.telegram.rate_limiter import BudgetRateLimiter
 from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
 from tests.fakes.bot_api import FakeBotAPI, Limits, parse_telegram_html
 
-FAST = Pacing().scaled(0.05)  # Telegram's limits, twenty times faster
+FAST = DeliveryPolicy().scaled(0.05)  # retries twenty times faster
+FAST_LIMITS = TelegramLimits().scaled(0.05)  # Telegram's limits, twenty times faster
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,17 @@ def api():
         yield fake
 
 
+def budget_bot(api, limits=FAST_LIMITS):
+    """A Bot spending one Telegram budget, as the service's bots do."""
+    return telegram.ext.ExtBot(api.token, base_url=api.base_url,
+                               base_file_url=api.base_file_url,
+                               request=HTTPXRequest(connection_pool_size=32),
+                               rate_limiter=BudgetRateLimiter(Budget(limits)))
+
+
 @pytest.fixture
 async def bot(api):
-    bot = telegram.Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url,
-                       request=HTTPXRequest(connection_pool_size=32))
-    async with bot:
+    async with budget_bot(api) as bot:
         yield bot
 
 
@@ -149,7 +159,7 @@ async def test_a_private_chats_burst_arrives_in_order_at_its_pace(db, bot, api):
     sent = api.sent_to(1)
     assert [f"lemonde.fr/{n}" in m.text for n, m in enumerate(sent)] == [True] * 6
     gaps = [b.at - a.at for a, b in zip(sent, sent[1:])]
-    assert min(gaps) >= FAST.chat_interval * 0.9
+    assert min(gaps) >= FAST_LIMITS.chat_interval * 0.9
 
 
 async def test_server_errors_are_retried_with_backoff(db, bot, api):
@@ -167,7 +177,7 @@ async def test_a_chat_that_keeps_failing_waits_in_the_queue_in_order(db, bot, ap
     await _match(db, 0)
     await _match(db, 1)
     api.fail_chat(1, 500, "Internal Server Error", times=6)
-    await _deliverer(db, bot, pacing=Pacing(retries_in_place=1).scaled(0.02)).drain()
+    await _deliverer(db, bot, pacing=DeliveryPolicy(retries_in_place=1).scaled(0.02)).drain()
     assert [("lemonde.fr/0" in m.text, "lemonde.fr/1" in m.text)
             for m in api.sent_to(1)] == [(True, False), (False, True)]
     assert len(api.sent_to(2)) == 2
@@ -219,7 +229,9 @@ async def test_stopping_mid_burst_releases_unsent_alerts(db, bot, api):
     await add_subscriber(db, 1, ["troops"])
     for n in range(5):
         await _match(db, n)
-    deliverer = _deliverer(db, bot, pacing=Pacing().scaled(0.2))
+    slow = budget_bot(api, TelegramLimits().scaled(0.2))
+    await slow.initialize()
+    deliverer = _deliverer(db, slow, pacing=DeliveryPolicy().scaled(0.2))
     stop = asyncio.Event()
     task = asyncio.create_task(deliverer.run(stop))
     assert await asyncio.to_thread(api.wait_for, lambda a: a.sent_to(1), 2.0)
@@ -235,7 +247,7 @@ async def test_console_prints_one_plain_block_per_alert(db):
     await add_subscriber(db, 1, ["troops"], language="en")
     await _match(db)
     stream = io.StringIO()
-    await Deliverer(db, ConsoleSender(stream), translate, Pacing.console()).drain()
+    await Deliverer(db, ConsoleSender(stream), translate).drain()
     out = stream.getvalue()
     assert "[en] Des troupes 0 <script>&" in out and "<b>" not in out and "&amp;" not in out
     assert "https://lemonde.fr/0" in out

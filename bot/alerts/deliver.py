@@ -1,8 +1,8 @@
 """Sends queued alerts at Telegram's pace: oldest first, chats in parallel, each chat in order.
 
 Every state change is written before its side effect: a row is 'sending'
-before the send and 'sent' right after, so a crash repeats at most the one
-message in flight (see outbox.requeue_inflight).
+before the send and 'sent' right after, so a crash repeats at most the
+messages in flight (see outbox.requeue_inflight and README.md).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Protocol
 
 from bot.alerts import outbox
@@ -28,10 +29,11 @@ from bot.alerts.senders import (
     SendTransient,
     TelegramSender,
 )
+from bot.backoff import backoff_delay
 from bot.store.chats import migrate_chat
 from bot.store.db import Database
 
-__all__ = ["Deliverer", "Pacing", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",
+__all__ = ["Deliverer", "DeliveryPolicy", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",
            "ChatMoved",
            "SendRejected", "SendRetryAfter", "SendTransient"]
 
@@ -49,14 +51,10 @@ Translate = Callable[[str, str, str, str], Awaitable[TranslationLike]]
 
 
 @dataclass(frozen=True)
-class Pacing:
-    """How fast to send. The defaults keep just under Telegram's limits."""
+class DeliveryPolicy:
+    """How many alerts to hold and how to retry them. How fast they go is the Telegram
+    budget's business (`bot.telegram.budget`), shared with every other message."""
 
-    per_second: float = 29.0  # overall; Telegram allows about 30
-    per_window: int = 30  # sends in flight or answered within the last `window`, at most
-    window: float = 1.0
-    chat_interval: float = 1.0  # private chats: one a second
-    group_interval: float = 3.05  # groups and channels: 20 a minute
     retry_base: float = 1.0  # transient failures back off 1, 2, 4, ... seconds
     retry_max: float = 300.0
     retries_in_place: int = 4  # then the row waits in the queue, its chat's later alerts too
@@ -65,39 +63,31 @@ class Pacing:
     poll_interval: float = 1.0  # look for rows due for retry this often
     max_in_flight: int = 64  # concurrent HTTP requests
 
-    @classmethod
-    def console(cls) -> Pacing:
-        """No one to flood: print as fast as alerts come."""
-        return cls(per_second=1000.0, chat_interval=0.0, group_interval=0.0)
-
-    def scaled(self, factor: float) -> Pacing:
-        """The same limits with every interval multiplied by `factor` (tests)."""
-        return Pacing(per_second=self.per_second / factor,
-                      per_window=self.per_window, window=self.window * factor,
-                      chat_interval=self.chat_interval * factor,
-                      group_interval=self.group_interval * factor,
-                      retry_base=self.retry_base * factor, retry_max=self.retry_max * factor,
-                      retries_in_place=self.retries_in_place, capacity=self.capacity,
-                      per_chat_claim=self.per_chat_claim,
-                      poll_interval=min(self.poll_interval, max(0.02, self.poll_interval * factor)),
-                      max_in_flight=self.max_in_flight)
-
-
-def _is_group(item: OutboxItem) -> bool:
-    return item.chat_type in ("group", "supergroup", "channel") or item.chat_id < 0
+    def scaled(self, factor: float) -> DeliveryPolicy:
+        """The same policy with every interval multiplied by `factor` (tests)."""
+        return replace(self, retry_base=self.retry_base * factor,
+                       retry_max=self.retry_max * factor,
+                       poll_interval=min(self.poll_interval,
+                                         max(0.02, self.poll_interval * factor)))
 
 
 class Deliverer:
-    """Claims due outbox rows, renders them in each chat's language and sends them."""
+    """Claims due outbox rows, renders them in each chat's language and sends them.
+
+    What happened is written to the outbox after each send; a write the database
+    refuses (locked, full, read-only) is kept in memory and written again, in
+    order, before anything else is claimed: a sent alert stays sent, a row
+    never stays 'sending' for the rest of the run.
+    """
 
     def __init__(self, db: Database, sender: Sender, translate: Translate,
-                 pacing: Pacing | None = None, clock: Callable[[], float] = time.time,
+                 policy: DeliveryPolicy | None = None, clock: Callable[[], float] = time.time,
                  console: bool = False) -> None:
         self.db = db
         self.console = console  # deliver the console's virtual chats instead of Telegram's
         self.sender = sender
         self.translate = translate
-        self.pacing = pacing or Pacing()
+        self.policy = policy or DeliveryPolicy()
         self.clock = clock
         self.sent = 0
         self.count_429 = 0
@@ -105,15 +95,12 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task] = {}
-        self._sending: set[int] = set()
-        self._chat_ready: dict[int, float] = {}  # monotonic time a chat may get its next message
-        self._last_send = 0.0  # monotonic time of the latest send, for the overall pace
-        self._gate = asyncio.Lock()
-        self._in_flight_count = 0
-        self._answered: deque[float] = deque()  # answer times of the last second's sends
-        self._paused_until = 0.0  # flood control for everyone
-        self._in_flight = asyncio.Semaphore(self.pacing.max_in_flight)
+        self._sending: set[int] = set()  # chats whose current message has left
+        self._in_flight = asyncio.Semaphore(self.policy.max_in_flight)
         self._translations: OrderedDict[tuple, asyncio.Task] = OrderedDict()
+        self._unwritten: deque[tuple[int, str, Callable[[], Awaitable[object]]]] = deque()
+        self._write_failures = 0  # consecutive, for the backoff of rewriting them
+        self._rewrite_at = 0.0
         self._stopping = False
         self._started = False
 
@@ -125,30 +112,35 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, then finish the sends in flight and release the rest."""
-        await self._start()
         try:
+            while not await self._start():
+                await self._wait(stop, self._retry_delay())
+                if stop.is_set():
+                    return
             while not stop.is_set():
                 self._wake.clear()
                 try:
                     await self._fill()
-                except Exception:  # a bad row or a locked database must not end delivery
-                    log.exception("claiming alerts failed; retrying")
-                await self._wait(stop, self.pacing.poll_interval)
+                except Exception as exc:  # a bad row or a locked database must not end delivery
+                    log.error("claiming alerts failed (%r); retrying", exc)
+                await self._wait(stop, self.policy.poll_interval)
         finally:
             await self.shutdown()
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Deliver until no alert is queued (tests); TimeoutError if that takes too long."""
-        await self._start()
         async with asyncio.timeout(timeout):
+            while not await self._start():
+                await self._wait(None, self._retry_delay())
             while True:
                 self._wake.clear()
                 await self._fill()
-                if not self._workers and await outbox.queue_length(self.db) == 0:
+                if (not self._workers and not self._unwritten
+                        and await outbox.queue_length(self.db) == 0):
                     return
-                await self._wait(None, self.pacing.poll_interval)
+                await self._wait(None, self.policy.poll_interval)
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, flush_for: float = 10.0) -> None:
         """Let sends in flight finish and be recorded; claimed rows not yet sent go back."""
         self._stopping = True
         for chat_id, task in list(self._workers.items()):
@@ -157,14 +149,34 @@ class Deliverer:
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
         leftover = [item.id for queue in self._queues.values() for item in queue]
         self._queues.clear()
-        await outbox.release(self.db, leftover)
+        if leftover:
+            await self._record(0, "release of unsent alerts",
+                               partial(outbox.release, self.db, leftover))
+        deadline = time.monotonic() + flush_for
+        while self._unwritten and time.monotonic() < deadline:
+            if not await self._rewrite():
+                await asyncio.sleep(min(self._retry_delay(), max(0.0, deadline - time.monotonic())))
+        if self._unwritten:
+            log.error("stopping with %d alert states the database did not take (%s); "
+                      "their alerts may be sent again at the next start",
+                      len(self._unwritten), ", ".join(w[1] for w in self._unwritten)[:300])
 
-    async def _start(self) -> None:
-        if not self._started:
-            self._started = True
+    async def _start(self) -> bool:
+        """Rows a crashed run left 'sending' go back to the queue, once; False if the
+        database refused (then try again later)."""
+        if self._started:
+            return True
+        try:
             requeued = await outbox.requeue_inflight(self.db)
-            if requeued:
-                log.info("requeued %d alerts left in flight by the last run", requeued)
+        except Exception as exc:
+            self._write_failures += 1
+            log.error("cannot requeue the alerts left in flight (%r); retrying", exc)
+            return False
+        self._write_failures = 0
+        self._started = True
+        if requeued:
+            log.info("requeued %d alerts left in flight by the last run", requeued)
+        return True
 
     async def _wait(self, stop: asyncio.Event | None, timeout: float) -> None:
         waits = [asyncio.ensure_future(self._wake.wait())]
@@ -177,12 +189,14 @@ class Deliverer:
                 w.cancel()
 
     async def _fill(self) -> None:
+        if self._unwritten and not await self._rewrite():
+            return  # the database still refuses: claim nothing until it takes what happened
         held = sum(len(q) for q in self._queues.values())
-        room = self.pacing.capacity - held
-        if room < max(1, self.pacing.capacity // 4) and held:
+        room = self.policy.capacity - held
+        if room < max(1, self.policy.capacity // 4) and held:
             return  # claim in batches, not one row per finished send
         items = await outbox.claim_due(self.db, self.clock(), room,
-                                       per_chat=self.pacing.per_chat_claim,
+                                       per_chat=self.policy.per_chat_claim,
                                        skip_chats=list(self._queues),
                                        console=self.console)
         for item in items:
@@ -191,12 +205,48 @@ class Deliverer:
             if item.chat_id not in self._workers:
                 self._workers[item.chat_id] = asyncio.create_task(
                     self._work(item.chat_id), name=f"deliver-{item.chat_id}")
-        self._forget_idle_chats()
 
-    def _forget_idle_chats(self) -> None:
-        if len(self._chat_ready) > 4 * self.pacing.capacity:
-            now = time.monotonic()
-            self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+    # ---- writing what happened
+
+    async def _record(self, chat_id: int, what: str,
+                      write: Callable[[], Awaitable[object]]) -> None:
+        """Write an outcome now, or keep it to write again, in order, while the database
+        refuses; the first refusal is logged with the database's own error."""
+        if not self._unwritten:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                log.error("recording %s failed (%r); kept in memory and written again "
+                          "when the database takes it", what, exc)
+                self._write_failures = 1
+                self._rewrite_at = time.monotonic() + self._retry_delay()
+        self._unwritten.append((chat_id, what, write))
+        self._wake.set()
+
+    async def _rewrite(self) -> bool:
+        """Write the kept outcomes, oldest first; True once none is left."""
+        if time.monotonic() < self._rewrite_at:
+            return False
+        while self._unwritten:
+            _, what, write = self._unwritten[0]
+            try:
+                await write()
+            except Exception as exc:
+                self._write_failures += 1
+                delay = self._retry_delay()
+                self._rewrite_at = time.monotonic() + delay
+                log.warning("the database still refuses (%r); %d alert states kept, "
+                            "next try in %.1fs", exc, len(self._unwritten), delay)
+                return False
+            self._unwritten.popleft()
+        log.info("the database takes writes again: every kept alert state is recorded")
+        self._write_failures = 0
+        return True
+
+    def _retry_delay(self) -> float:
+        return backoff_delay(max(0, self._write_failures - 1), self.policy.retry_base / 4,
+                             min(30.0, self.policy.retry_max))
 
     # ---- one chat
 
@@ -213,132 +263,89 @@ class Deliverer:
                     queue.clear()  # dead (deactivated) or moved to a new id, in the database
                 elif outcome == "deferred":
                     # keep the chat's order: its later alerts wait with the failed one
-                    rest = [item.id for item in queue]
-                    queue.clear()
-                    await outbox.release(self.db, rest)
+                    await self._release(chat_id, queue)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivery to chat %s failed unexpectedly", chat_id)
-            rest = [item.id for item in queue]
-            queue.clear()
-            await outbox.release(self.db, rest)
+            await self._release(chat_id, queue)
         finally:
             if not self._stopping:
                 self._queues.pop(chat_id, None)
             self._workers.pop(chat_id, None)
             self._wake.set()
 
+    async def _release(self, chat_id: int, queue: deque[OutboxItem]) -> None:
+        rest = [item.id for item in queue]
+        queue.clear()
+        if rest:
+            await self._record(chat_id, f"release of alerts {rest[0]}..{rest[-1]}",
+                               partial(outbox.release, self.db, rest))
+
     async def _deliver(self, item: OutboxItem) -> str:
         try:
             html = await self._render(item)
         except Exception as exc:  # a rendering bug must not block the queue
             log.exception("rendering alert %s failed", item.id)
-            await outbox.mark_dead(self.db, item.id, f"render failed: {exc!r}")
+            await self._record(item.chat_id, f"alert {item.id} dead",
+                               partial(outbox.mark_dead, self.db, item.id,
+                                                 f"render failed: {exc!r}"))
             return "dead"
         attempt = 0
         while True:
             if self._stopping:
                 return "stopped"
-            await self._wait_turn(item)
             backoff = 0.0
-            self._sending.add(item.chat_id)
             try:
                 async with self._in_flight:
-                    message_id = await self.sender.send(item.chat_id, item.thread_id, html)
-                await outbox.mark_sent(self.db, item.id, message_id, self.clock())
-                self.sent += 1
-                return "sent"
-            except SendRetryAfter as exc:
-                self.count_429 += 1
-                # Telegram does not say whether the limit hit was this chat's or the
-                # bot's, so everyone waits: one pause costs less than a 429 cascade.
-                until = time.monotonic() + exc.seconds
-                self._paused_until = max(self._paused_until, until)
-                self._chat_ready[item.chat_id] = max(self._chat_ready.get(item.chat_id, 0), until)
-                log.warning("flood control on chat %s: pausing %.2fs", item.chat_id, exc.seconds)
+                    message_id = await self.sender.send(
+                        item.chat_id, item.thread_id, html,
+                        on_start=lambda: self._sending.add(item.chat_id))
+            except SendRetryAfter:
+                self.count_429 += 1  # the budget pauses everyone; the next send waits for it
+                continue
             except ChatMoved as exc:
                 log.info("chat %s became %s: its alerts follow", item.chat_id, exc.new_chat_id)
-                await migrate_chat(self.db, item.chat_id, exc.new_chat_id)
+                await self._record(item.chat_id, f"chat {item.chat_id} moved",
+                                   partial(migrate_chat, self.db, item.chat_id, exc.new_chat_id))
                 self.notify()
                 return "gone"  # the rest of its queue now waits under the new id
             except ChatGone as exc:
                 self.failures += 1
                 log.info("chat %s is gone (%s): deactivated", item.chat_id, exc.reason)
-                await outbox.deactivate_chat(self.db, item.chat_id, exc.reason)
+                await self._record(item.chat_id, f"chat {item.chat_id} deactivated",
+                                   partial(outbox.deactivate_chat, self.db, item.chat_id,
+                                           exc.reason))
                 return "gone"
             except SendRejected as exc:
                 self.failures += 1
                 log.warning("alert %s to chat %s refused: %s", item.id, item.chat_id, exc.reason)
-                await outbox.mark_dead(self.db, item.id, exc.reason)
+                await self._record(item.chat_id, f"alert {item.id} dead",
+                                   partial(outbox.mark_dead, self.db, item.id, exc.reason))
                 return "dead"
             except SendTransient as exc:
                 attempt += 1
-                delay = self._backoff(item.attempts + attempt - 1)
-                if attempt > self.pacing.retries_in_place:
+                delay = backoff_delay(item.attempts + attempt - 1, self.policy.retry_base,
+                                      self.policy.retry_max)
+                if attempt > self.policy.retries_in_place:
                     log.warning("alert %s to chat %s: %s; retrying in %.0fs",
                                 item.id, item.chat_id, exc.reason, delay)
-                    await outbox.mark_retry(self.db, item.id, exc.reason, self.clock() + delay)
+                    await self._record(item.chat_id, f"alert {item.id} retry",
+                                       partial(outbox.mark_retry, self.db, item.id, exc.reason,
+                                               self.clock() + delay))
                     return "deferred"
                 backoff = delay
+            else:
+                # Telegram has it: whatever happens to this write, it is never sent again.
+                self.sent += 1
+                await self._record(item.chat_id, f"alert {item.id} sent",
+                                   partial(outbox.mark_sent, self.db, item.id, message_id,
+                                           self.clock()))
+                return "sent"
             finally:
-                self._in_flight_count -= 1
-                self._answered.append(time.monotonic())
                 self._sending.discard(item.chat_id)
-                # Count the chat's interval from the answer too: the next request then
-                # reaches Telegram at least an interval after this one, whatever the latency.
-                self._chat_ready[item.chat_id] = max(self._chat_ready.get(item.chat_id, 0.0),
-                                                     time.monotonic() + self._interval(item))
             if backoff:  # outside _sending: shutdown may cancel this wait
                 await asyncio.sleep(backoff)
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.pacing.retry_max, self.pacing.retry_base * 2 ** max(0, attempt))
-
-    async def _wait_window(self) -> None:
-        """Wait while a full second's quota is in flight or answered within the last second.
-
-        Telegram counts when requests arrive, which is somewhere between our send
-        and its answer; counting unanswered sends and answers of the last second
-        keeps any one second of arrivals within the limit, whatever the latency.
-        """
-        window, limit = self.pacing.window, self.pacing.per_window
-        while True:
-            now = time.monotonic()
-            while self._answered and self._answered[0] <= now - window:
-                self._answered.popleft()
-            if self._in_flight_count + len(self._answered) < limit:
-                return
-            oldest = self._answered[0] + window if self._answered else now + 0.005
-            await asyncio.sleep(max(0.001, oldest - now))
-
-    def _interval(self, item: OutboxItem) -> float:
-        return self.pacing.group_interval if _is_group(item) else self.pacing.chat_interval
-
-    async def _wait_turn(self, item: OutboxItem) -> None:
-        """Sleep until this chat may get a message and the overall pace allows one, then go."""
-        while True:
-            now = time.monotonic()
-            ready = max(self._chat_ready.get(item.chat_id, 0.0), self._paused_until)
-            if ready > now:
-                await asyncio.sleep(ready - now)
-                continue
-            # One gate, in arrival order, spacing actual sends: a task that wakes late
-            # must not let the next ones catch up in a burst Telegram would count.
-            async with self._gate:
-                due = self._last_send + 1.0 / self.pacing.per_second
-                if due > time.monotonic():
-                    await asyncio.sleep(due - time.monotonic())
-                await self._wait_window()
-                now = time.monotonic()
-                if self._paused_until > now or self._chat_ready.get(item.chat_id, 0.0) > now:
-                    continue  # flood control arrived while we queued
-                self._in_flight_count += 1
-                # Sleep overshoots by a millisecond or so; count from the planned time so
-                # that does not add up, but never catch up by more than a few milliseconds.
-                self._last_send = max(due, now - 0.005)
-            self._chat_ready[item.chat_id] = now + self._interval(item)
-            return
 
     # ---- rendering
 

@@ -6,10 +6,9 @@ do from what happened, not from which library said it.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import sys
-import warnings
+from collections.abc import Callable
 from typing import Protocol, TextIO
 
 from telegram import Bot, LinkPreviewOptions
@@ -24,6 +23,7 @@ from telegram.error import (
 )
 
 from bot.alerts.render import strip_html
+from bot.telegram.rate_limiter import BULK, retry_after_seconds
 
 
 class SendError(Exception):
@@ -62,9 +62,16 @@ class SendRejected(SendError):
     """Telegram refused this message for good (e.g. bad request); other messages may pass."""
 
 
+OnStart = Callable[[], None]
+
+
 class Sender(Protocol):
-    async def send(self, chat_id: int, thread_id: int | None, html: str) -> int:
-        """Send one HTML message; its message id. Raises a SendError."""
+    async def send(self, chat_id: int, thread_id: int | None, html: str,
+                   on_start: OnStart | None = None) -> int:
+        """Send one HTML message; its message id. Raises a SendError.
+
+        `on_start` is called when the message leaves (after waiting its turn): from
+        then on it may have reached the chat, whatever happens to this call."""
         ...
 
 
@@ -75,27 +82,34 @@ _GONE = ("chat not found", "user is deactivated", "bot was kicked", "bot is not 
          "bot was blocked", "chat is deactivated")
 
 
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns while moving retry_after to timedelta
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
 class TelegramSender:
-    """Sends through a python-telegram-bot Bot; PTB's errors become SendErrors."""
+    """Sends through a python-telegram-bot Bot; PTB's errors become SendErrors.
+
+    With the bot's budget rate limiter (`bot.telegram.rate_limiter`) each send
+    waits its turn there, behind replies, and flood control or a network error
+    comes back here at once: the deliverer keeps the retry state in the outbox.
+    """
 
     def __init__(self, bot: Bot, disable_previews: bool = True) -> None:
         self.bot = bot
         self.previews = LinkPreviewOptions(is_disabled=True) if disable_previews else None
 
-    async def send(self, chat_id: int, thread_id: int | None, html: str) -> int:
+    def _limit_args(self, on_start: OnStart | None) -> dict:
+        if getattr(self.bot, "rate_limiter", None) is None:
+            if on_start is not None:
+                on_start()
+            return {}
+        return {"rate_limit_args": {"retry": False, "priority": BULK, "on_start": on_start}}
+
+    async def send(self, chat_id: int, thread_id: int | None, html: str,
+                   on_start: OnStart | None = None) -> int:
         try:
             message = await self.bot.send_message(
                 chat_id=chat_id, text=html, parse_mode=ParseMode.HTML,
-                message_thread_id=thread_id, link_preview_options=self.previews)
+                message_thread_id=thread_id, link_preview_options=self.previews,
+                **self._limit_args(on_start))
         except RetryAfter as exc:
-            raise SendRetryAfter(_seconds(exc)) from None
+            raise SendRetryAfter(retry_after_seconds(exc)) from None
         except Forbidden as exc:
             raise ChatGone(exc.message) from None
         except ChatMigrated as exc:
@@ -118,7 +132,10 @@ class ConsoleSender:
         self.stream = stream
         self._ids = itertools.count(1)
 
-    async def send(self, chat_id: int, thread_id: int | None, html: str) -> int:
+    async def send(self, chat_id: int, thread_id: int | None, html: str,
+                   on_start: OnStart | None = None) -> int:
+        if on_start is not None:
+            on_start()
         stream = self.stream or sys.stdout
         stream.write(f"{'─' * 60}\n{strip_html(html)}\n\n")
         stream.flush()

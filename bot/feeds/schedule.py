@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
+
+from bot.backoff import backoff_delay as _doubling
 
 MAX_BACKOFF = 6 * 3600.0
 JITTER = 0.1  # +-10 %, so feeds added together drift apart instead of firing at once
@@ -18,8 +21,7 @@ def backoff_delay(interval: float, failures: int, rng: random.Random) -> float:
 
     Capped at 6 h, except that a feed polled less often than that keeps its interval.
     """
-    exponent = min(max(failures, 1), 32)
-    delay = interval * (2 ** exponent) * rng.uniform(1 - JITTER, 1 + JITTER)
+    delay = _doubling(max(failures, 1), interval, math.inf, rng.uniform(1 - JITTER, 1 + JITTER))
     return max(interval, min(delay, MAX_BACKOFF))
 
 

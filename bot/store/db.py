@@ -100,11 +100,18 @@ class Database:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        """Undo what is left of a failed transaction, keeping the failure that is being raised:
+        SQLite has already rolled back after some errors (disk full, I/O), and a COMMIT that
+        failed may leave the transaction open."""
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self.conn.execute("ROLLBACK")
 
     async def execute(self, sql: str, params: tuple | dict = ()) -> int:
         """One write statement, atomic on its own (one round trip instead of a

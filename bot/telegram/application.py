@@ -14,7 +14,6 @@ from datetime import timedelta
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,6 +28,7 @@ from bot.model import LANGUAGES
 from bot.telegram import admin, admin_feeds, commands, digest_commands
 from bot.telegram.context import CONTEXT_KEY, BotContext, reply
 from bot.telegram.i18n import t
+from bot.telegram.rate_limiter import BudgetRateLimiter
 
 __all__ = ["BotContext", "build_application", "publish_commands", "start_polling",
            "stop_polling", "USER_COMMANDS", "ADMIN_COMMANDS"]
@@ -74,8 +74,12 @@ def _file_base_url(api_base_url: str) -> str:
     return base + "/file/bot"
 
 
-def build_application(config: Config, context: BotContext) -> Application:
-    builder = ApplicationBuilder().token(config.bot.token).rate_limiter(AIORateLimiter())
+def build_application(config: Config, context: BotContext,
+                      rate_limiter: BudgetRateLimiter | None = None) -> Application:
+    """The Application; give it the service's one `rate_limiter` so that its replies and
+    the alerts share one Telegram budget."""
+    builder = (ApplicationBuilder().token(config.bot.token)
+               .rate_limiter(rate_limiter or BudgetRateLimiter()))
     if config.bot.api_base_url:
         base = config.bot.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_base_url(base))

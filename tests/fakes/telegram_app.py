@@ -12,6 +12,8 @@ from pathlib import Path
 from bot.config import BotConfig, Config, PollingConfig
 from bot.store.db import Database
 from bot.telegram.application import BotContext, build_application, start_polling, stop_polling
+from bot.telegram.budget import Budget, TelegramLimits
+from bot.telegram.rate_limiter import BudgetRateLimiter
 from tests.fakes.bot_api import FakeBotAPI, SentDocument, SentMessage
 
 ADMIN = 1001
@@ -69,7 +71,8 @@ class RunningBot:
 @contextlib.asynccontextmanager
 async def running_bot(tmp_path: Path, *, admins: tuple[int, ...] = (ADMIN,),
                       allow_private_addresses: bool = True, translator=None,
-                      default_language: str = "en") -> AsyncIterator[RunningBot]:
+                      default_language: str = "en",
+                      rate_limiter: BudgetRateLimiter | None = None) -> AsyncIterator[RunningBot]:
     api = FakeBotAPI().start()
     db = await Database.open(tmp_path / "bot.sqlite3")
     config = Config(
@@ -87,7 +90,9 @@ async def running_bot(tmp_path: Path, *, admins: tuple[int, ...] = (ADMIN,),
 
     context = BotContext(db=db, config=config, translator=translator,
                          on_topics_changed=topics_changed, on_feeds_changed=feeds_changed)
-    application = build_application(config, context)
+    # Telegram's limits a hundred times faster: command tests are not about pacing.
+    limiter = rate_limiter or BudgetRateLimiter(Budget(TelegramLimits().scaled(0.01)))
+    application = build_application(config, context, limiter)
     await start_polling(application, poll_timeout=0.2)
     try:
         yield RunningBot(api, db, context, changes)

@@ -1,0 +1,168 @@
+"""Every Bot API call of the bot, through the one Telegram budget (a python-telegram-bot rate
+limiter shared by the application's bot and the delivery bot).
+
+A message waits its turn in `Budget`; replies and reports go before bulk alerts
+waiting at the same time. Flood control (429) pauses every sender for
+`retry_after`, and the request is sent again after it; a message that meets a
+network error is sent again with backoff (other requests, such as getMe, raise:
+their callers decide). Callers that keep their own durable retry state (the
+alert deliverer) pass `rate_limit_args={"retry": False}` and get the error back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import heapq
+import itertools
+import logging
+import time
+import warnings
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.backoff import backoff_delay
+from bot.telegram.budget import Budget
+
+log = logging.getLogger(__name__)
+
+# Requests that put or change a message in a chat: these are what Telegram's limits count.
+_MESSAGE_METHODS = ("send", "copy", "forward", "edit")
+REPLY, BULK = 0, 1  # turn priorities: someone waits for a reply; a fan-out can wait
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns while moving retry_after to timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def is_message_method(endpoint: str) -> bool:
+    return endpoint.startswith(_MESSAGE_METHODS) and endpoint != "sendChatAction"
+
+
+class _Turns:
+    """One send at a time takes its turn: lowest priority first, in arrival order within one."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[int, int, asyncio.Future]] = []
+        self._seq = itertools.count()
+        self._busy = False
+
+    @contextlib.asynccontextmanager
+    async def hold(self, priority: int) -> AsyncIterator[None]:
+        if self._busy:
+            future = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (priority, next(self._seq), future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self._next()  # the turn was handed to us as we were cancelled: pass it on
+                raise
+        else:
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._next()
+
+    def _next(self) -> None:
+        while self._waiting:
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)  # handed over: still busy
+                return
+        self._busy = False
+
+
+class BudgetRateLimiter(BaseRateLimiter[dict]):
+    """A PTB rate limiter backed by one `Budget`; give the same instance to every Bot."""
+
+    def __init__(self, budget: Budget | None = None, *, retry_base: float = 1.0,
+                 retry_cap: float = 60.0, give_up_after: float = 3600.0) -> None:
+        self.budget = budget or Budget()
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.give_up_after = give_up_after  # network retries of one request, at most this long
+        self._turns = _Turns()
+        self.closing = False
+
+    async def initialize(self) -> None:
+        self.closing = False
+
+    async def shutdown(self) -> None:
+        """Shared by several bots: stop retrying, so that stopping one is not held up."""
+        self.closing = True
+
+    async def wait_turn(self, chat_id: int | str | None, priority: int = REPLY) -> None:
+        """Sleep until the budget lets a message to `chat_id` go, then count it as started."""
+        budget = self.budget
+        while True:
+            delay = budget.chat_delay(chat_id) if chat_id is not None else 0.0
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            # Overall spacing is decided in turn: a task that wakes late must not let
+            # the next ones catch up in a burst Telegram would count.
+            async with self._turns.hold(priority):
+                while (delay := budget.overall_delay()) > 0:
+                    await asyncio.sleep(delay)
+                if chat_id is not None and budget.chat_delay(chat_id) > 0:
+                    continue  # flood control arrived while we queued
+                budget.start(chat_id)
+                return
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict | list[dict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict | None,
+    ) -> bool | dict | list[dict]:
+        options = rate_limit_args or {}
+        retry = options.get("retry", True)
+        counted = is_message_method(endpoint)
+        chat_id = data.get("chat_id") if counted else None
+        started = options.get("on_start")
+        first_failure: float | None = None
+        attempt = 0
+        while True:
+            if counted:
+                await self.wait_turn(chat_id, options.get("priority", REPLY))
+            try:
+                if started is not None:
+                    started()
+                try:
+                    return await callback(*args, **kwargs)
+                finally:
+                    if counted:
+                        self.budget.finish(chat_id)
+            except RetryAfter as exc:
+                seconds = retry_after_seconds(exc)
+                self.budget.retry_after(chat_id, seconds)
+                log.warning("flood control on %s to %s: pausing %.2fs", endpoint, chat_id, seconds)
+                if not retry or self.closing:
+                    raise
+                if not counted:  # counted requests wait for the pause in wait_turn
+                    await asyncio.sleep(seconds)
+            except BadRequest:
+                raise  # a NetworkError to PTB, but sending it again cannot help
+            except NetworkError as exc:
+                now = time.monotonic()
+                first_failure = first_failure or now
+                if (not retry or not counted or self.closing
+                        or now - first_failure > self.give_up_after):
+                    raise  # only messages are retried: a lookup's caller decides itself
+                delay = backoff_delay(attempt, self.retry_base, self.retry_cap)
+                attempt += 1
+                log.warning("%s to %s failed (%s); retrying in %.0fs", endpoint, chat_id,
+                            exc.message, delay)
+                await asyncio.sleep(delay)
