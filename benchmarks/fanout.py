@@ -51,8 +51,8 @@ class TimedSender(TelegramSender):
 
     first_at: float | None = None
 
-    async def send(self, chat_id, thread_id, html):
-        message_id = await super().send(chat_id, thread_id, html)
+    async def send(self, chat_id, thread_id, html, **kwargs):
+        message_id = await super().send(chat_id, thread_id, html, **kwargs)
         if self.first_at is None:
             self.first_at = time.monotonic()
         return message_id

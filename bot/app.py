@@ -24,11 +24,12 @@ from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.config import Config
 from bot.digests.service import NoticeService
 from bot.feeds.poll import FeedPoller
-from bot.pipeline import MatchStage
+from bot.pipeline import ClusterStage, MatchStage
 from bot.store import chats
 from bot.store.db import Database
 from bot.store.digests import prune_notices
 from bot.store.feeds import sync_config_feeds
+from bot.store.stories import prune_stories
 from bot.store.topics import list_topics, sync_config_topics
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator
@@ -140,7 +141,11 @@ async def run_service(config: Config, *, console: bool,
             on_health = AdminHealthReporter(application.bot, db, config)
 
         deliverer = Deliverer(db, sender, translator.translate_entry, console=console)
-        stage = await MatchStage.load(db, on_recorded=deliverer.notify)
+        # Pivot translations go through the same translator and cache as alerts.
+        cluster = await ClusterStage.load(
+            db, config.stories.window,
+            None if config.translation.provider == "none" else translator.translate_entry)
+        stage = await MatchStage.load(db, on_recorded=deliverer.notify, cluster=cluster)
         recovered = await stage.recover()
         if recovered:
             log.info("queued %d alerts for entries a previous run stored but did not match",
@@ -169,6 +174,7 @@ async def run_service(config: Config, *, console: bool,
             if pruned:
                 log.info("pruned %d delivered alerts past the retention", pruned)
             await prune_notices(db, time.time() - config.storage.retention)
+            await prune_stories(db)  # stories whose entries were all pruned
 
         tasks = [asyncio.create_task(poller.run(stop), name="feed-poller"),
                  asyncio.create_task(deliverer.run(stop), name="deliverer"),

@@ -72,6 +72,11 @@ class SurgesConfig:
 
 
 @dataclass(frozen=True)
+class StoriesConfig:
+    window: float = 48 * 3600.0  # an entry joins a story whose latest entry is this recent
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     url: str
     language: str
@@ -93,6 +98,7 @@ class Config:
     polling: PollingConfig = PollingConfig()
     translation: TranslationConfig = TranslationConfig()
     surges: SurgesConfig = SurgesConfig()
+    stories: StoriesConfig = StoriesConfig()
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -274,6 +280,10 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     t.finish()
 
     surges = _parse_surges(problems, top.get("surges", dict, {}))
+    st = _Reader(problems, top.get("stories", dict, {}), "stories")
+    stories = StoriesConfig(window=st.duration("window", StoriesConfig.window))
+    st.finish()
+
     feeds = _parse_feeds(problems, warnings, top.get("feeds", list, []))
     topics = _parse_topics(problems, top.get("topics", list, []))
     top.finish()
@@ -281,7 +291,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(bot=bot, storage=storage, polling=polling, translation=translation,
-                  surges=surges, feeds=feeds, topics=topics, warnings=tuple(warnings))
+                  surges=surges, stories=stories, feeds=feeds, topics=topics,
+                  warnings=tuple(warnings))
 
 
 def _parse_surges(problems: list[str], table: object) -> SurgesConfig:

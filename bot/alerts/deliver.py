@@ -17,12 +17,14 @@ from functools import partial
 from typing import Protocol
 
 from bot.alerts import outbox
+from bot.alerts.coverage import NothingToSend, Outgoing, compose
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import SUMMARY_LENGTH, clean, render_alert, shorten, view_from
 from bot.alerts.senders import (
     ChatGone,
     ChatMoved,
     ConsoleSender,
+    EditImpossible,
     Sender,
     SendRejected,
     SendRetryAfter,
@@ -32,6 +34,7 @@ from bot.alerts.senders import (
 from bot.backoff import backoff_delay
 from bot.store.chats import migrate_chat
 from bot.store.db import Database
+from bot.store.stories import stop_editing
 
 __all__ = ["Deliverer", "DeliveryPolicy", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",
            "ChatMoved",
@@ -282,14 +285,35 @@ class Deliverer:
             await self._record(chat_id, f"release of alerts {rest[0]}..{rest[-1]}",
                                partial(outbox.release, self.db, rest))
 
-    async def _deliver(self, item: OutboxItem) -> str:
+    async def _compose(self, item: OutboxItem, editable: bool = True) -> Outgoing | None:
+        """The message to send for `item`, drawn now; None once the row is marked dead."""
         try:
-            html = await self._render(item)
+            return await compose(self.db, item, self._render, editable=editable)
+        except NothingToSend as exc:
+            reason = str(exc)
         except Exception as exc:  # a rendering bug must not block the queue
             log.exception("rendering alert %s failed", item.id)
-            await self._record(item.chat_id, f"alert {item.id} dead",
-                               partial(outbox.mark_dead, self.db, item.id,
-                                                 f"render failed: {exc!r}"))
+            reason = f"render failed: {exc!r}"
+        await self._record(item.chat_id, f"alert {item.id} dead",
+                           partial(outbox.mark_dead, self.db, item.id, reason))
+        return None
+
+    async def _transmit(self, item: OutboxItem, out: Outgoing) -> int | None:
+        """Send or redraw; the message id the row is marked sent with."""
+        def on_start() -> None:
+            self._sending.add(item.chat_id)
+
+        if out.edit_message_id is not None:
+            await self.sender.edit(item.chat_id, out.edit_message_id, out.html,
+                                   on_start=on_start, buttons=out.buttons)
+            return out.edit_message_id
+        return await self.sender.send(item.chat_id, item.thread_id, out.html,
+                                      on_start=on_start, buttons=out.buttons,
+                                      reply_to=out.reply_to)
+
+    async def _deliver(self, item: OutboxItem) -> str:
+        out = await self._compose(item)
+        if out is None:
             return "dead"
         attempt = 0
         while True:
@@ -298,9 +322,17 @@ class Deliverer:
             backoff = 0.0
             try:
                 async with self._in_flight:
-                    message_id = await self.sender.send(
-                        item.chat_id, item.thread_id, html,
-                        on_start=lambda: self._sending.add(item.chat_id))
+                    message_id = await self._transmit(item, out)
+            except EditImpossible as exc:
+                # Deleted, too old or too long: from now on a reply carries the coverage.
+                log.info("story message in chat %s cannot be edited (%s): replying",
+                         item.chat_id, exc.reason)
+                await self._record(item.chat_id, f"story {item.story_id} not editable",
+                                   partial(stop_editing, self.db, item.story_id, item.chat_id))
+                out = await self._compose(item, editable=False)
+                if out is None:
+                    return "dead"
+                continue
             except SendRetryAfter:
                 self.count_429 += 1  # the budget pauses everyone; the next send waits for it
                 continue

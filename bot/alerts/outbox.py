@@ -1,4 +1,4 @@
-"""The alert ledger in SQLite: one row per (item, topic, chat), claimed, sent, retried or dead.
+"""The alert ledger in SQLite: one row per (item, chat) and kind, claimed, sent, retried or dead.
 
 A row is written in the same transaction as its match and marked 'sending'
 before it is sent, so a crash loses nothing and repeats at most the send that
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.store.db import Database
-from bot.store.digests import INSTANT_CHAT, queue_digest_items
+from bot.store.stories import message_sent, record_entry
 
 
 @dataclass(frozen=True)
@@ -36,58 +36,33 @@ class OutboxItem:
     terms: tuple[str, ...]
     attempts: int
     created_at: float
+    kind: str = "send"  # send | edit | reply (see bot/alerts/coverage.py)
+    story_id: int | None = None
 
 
 async def record_matches(db: Database, entry_id: int, alert_key: str,
                          matches: Sequence[tuple[str, Iterable[str]]], now: float) -> int:
-    """Store an entry's matches and queue one alert per active subscribed chat in instant
-    mode (chats in digest mode get a digest item instead); alert rows queued.
+    """Store an entry's matches and queue one message per active chat following any of
+    them, the entry starting a story of its own; rows queued (see stories.record_entry).
 
-    Matches already stored, topics that no longer exist and alerts already
-    queued (same item, topic and chat, from any feed) are skipped, so re-polls
-    and re-published entries never queue a second alert.
+    Re-polls and re-published entries never queue a second message.
     """
-    queued = 0
-    async with db.transaction() as conn:
-        for topic_name, terms in matches:
-            row = await (await conn.execute("SELECT id FROM topics WHERE name = ?",
-                                            (topic_name,))).fetchone()
-            if row is None:
-                continue
-            topic_id = row[0]
-            await conn.execute(
-                "INSERT OR IGNORE INTO matches (entry_id, topic_id, terms, matched_at) "
-                "VALUES (?, ?, ?, ?)",
-                (entry_id, topic_id, json.dumps(list(terms), ensure_ascii=False), now))
-            match = await (await conn.execute(
-                "SELECT id FROM matches WHERE entry_id = ? AND topic_id = ?",
-                (entry_id, topic_id))).fetchone()
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO outbox (match_id, alert_key, topic_id, chat_id, thread_id, "
-                "state, next_attempt_at, created_at) "
-                "SELECT ?, ?, s.topic_id, s.chat_id, s.thread_id, 'pending', ?, ? "
-                "FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
-                f"WHERE s.topic_id = ? AND c.active = 1 AND {INSTANT_CHAT} "
-                "ORDER BY s.created_at, s.chat_id",
-                (match[0], alert_key, now, now, topic_id))
-            queued += max(cursor.rowcount, 0)
-            # Chats in digest mode get the match in their next digest instead.
-            await queue_digest_items(conn, match[0], topic_id, now)
-        # Matched and queued in one commit: the entry no longer waits for matching.
-        await conn.execute("UPDATE entries SET pending_match = 0 WHERE id = ?", (entry_id,))
-    return queued
+    recorded = await record_entry(db, entry_id, alert_key, matches, now)
+    return recorded.queued
 
 
 _CLAIM = """
 SELECT o.id, o.alert_key, o.chat_id, o.thread_id, o.topic_id, o.attempts, o.created_at,
-       c.type AS chat_type, c.language AS chat_language, t.title AS topic_title,
+       o.kind, o.story_id,
+       c.type AS chat_type, c.language AS chat_language, COALESCE(t.title, '') AS topic_title,
        m.terms, e.id AS entry_id, e.title, e.summary, e.link, e.language AS entry_language,
        COALESCE(NULLIF(f.name, ''), f.url) AS feed_name
 FROM outbox o
 JOIN chats c ON c.id = o.chat_id
-JOIN topics t ON t.id = o.topic_id
-JOIN matches m ON m.id = o.match_id
-JOIN entries e ON e.id = m.entry_id
+LEFT JOIN topics t ON t.id = o.topic_id
+LEFT JOIN matches m ON m.id = o.match_id
+-- a send names its match; an edit or a reply the entry that caused it
+JOIN entries e ON e.id = COALESCE(m.entry_id, o.entry_id)
 JOIN feeds f ON f.id = e.feed_id
 WHERE o.state = 'pending' AND o.next_attempt_at <= :now
   AND o.chat_id NOT IN (SELECT value FROM json_each(:skip))
@@ -131,7 +106,8 @@ async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_0
                 topic_title=row["topic_title"], entry_id=row["entry_id"], title=row["title"],
                 summary=row["summary"], link=row["link"], entry_language=row["entry_language"],
                 feed_name=row["feed_name"], terms=tuple(json.loads(row["terms"] or "[]")),
-                attempts=row["attempts"] + 1, created_at=row["created_at"]))
+                attempts=row["attempts"] + 1, created_at=row["created_at"],
+                kind=row["kind"], story_id=row["story_id"]))
         if items:
             await conn.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
@@ -141,11 +117,14 @@ async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_0
 
 
 async def _bury_orphans(conn) -> None:
-    """Rows whose match was pruned, topic deleted or chat deactivated can never be sent."""
+    """Rows whose match was pruned, topic deleted or chat deactivated can never be sent;
+    nor an edit or a reply whose entry was pruned."""
     await conn.execute(
         "UPDATE outbox SET state = 'dead', last_error = 'entry, topic or chat no longer there' "
-        "WHERE state = 'pending' AND (match_id IS NULL "
-        "OR NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = outbox.topic_id) "
+        "WHERE state = 'pending' AND ("
+        "(kind = 'send' AND (match_id IS NULL "
+        "  OR NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = outbox.topic_id))) "
+        "OR (kind != 'send' AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = outbox.entry_id)) "
         "OR NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = outbox.chat_id AND c.active = 1))")
 
 
@@ -154,6 +133,7 @@ async def mark_sent(db: Database, id: int, message_id: int | None, now: float) -
         await conn.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
             "WHERE id = ?", (now, message_id, id))
+        await message_sent(conn, id, message_id)
 
 
 async def mark_retry(db: Database, id: int, error: str, next_at: float) -> None:

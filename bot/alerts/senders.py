@@ -11,13 +11,18 @@ import sys
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -62,17 +67,35 @@ class SendRejected(SendError):
     """Telegram refused this message for good (e.g. bad request); other messages may pass."""
 
 
+class EditImpossible(SendError):
+    """The message cannot be edited (deleted, too old, too long); a reply can say it instead."""
+
+
 OnStart = Callable[[], None]
+Buttons = tuple[tuple[str, str], ...]  # (label, callback data), one button per row
 
 
 class Sender(Protocol):
     async def send(self, chat_id: int, thread_id: int | None, html: str,
-                   on_start: OnStart | None = None) -> int:
-        """Send one HTML message; its message id. Raises a SendError.
+                   on_start: OnStart | None = None, *, buttons: Buttons = (),
+                   reply_to: int | None = None) -> int:
+        """Send one HTML message (a reply to `reply_to`, if given); its message id.
+        Raises a SendError.
 
         `on_start` is called when the message leaves (after waiting its turn): from
         then on it may have reached the chat, whatever happens to this call."""
         ...
+
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   on_start: OnStart | None = None, *, buttons: Buttons = ()) -> None:
+        """Redraw a message silently; EditImpossible when it cannot be. An edit that
+        changes nothing succeeds."""
+        ...
+
+
+# Bad requests that mean this message cannot be edited, but the chat is fine.
+_NOT_EDITABLE = ("message to edit not found", "message can't be edited", "message_id_invalid",
+                 "message is too long", "message can not be edited")
 
 
 # Bad requests that mean the chat is unreachable for good, not that one message is wrong.
@@ -102,27 +125,59 @@ class TelegramSender:
         return {"rate_limit_args": {"retry": False, "priority": BULK, "on_start": on_start}}
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
-                   on_start: OnStart | None = None) -> int:
+                   on_start: OnStart | None = None, *, buttons: Buttons = (),
+                   reply_to: int | None = None) -> int:
+        reply = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                 if reply_to is not None else None)
         try:
             message = await self.bot.send_message(
                 chat_id=chat_id, text=html, parse_mode=ParseMode.HTML,
                 message_thread_id=thread_id, link_preview_options=self.previews,
+                reply_markup=_keyboard(buttons), reply_parameters=reply,
                 **self._limit_args(on_start))
-        except RetryAfter as exc:
-            raise SendRetryAfter(retry_after_seconds(exc)) from None
-        except Forbidden as exc:
-            raise ChatGone(exc.message) from None
-        except ChatMigrated as exc:
-            raise ChatMoved(exc.new_chat_id) from None
-        except BadRequest as exc:
-            if any(phrase in exc.message.lower() for phrase in _GONE):
-                raise ChatGone(exc.message) from None
-            raise SendRejected(exc.message) from None
-        except NetworkError as exc:  # includes TimedOut and 5xx answers
-            raise SendTransient(f"{type(exc).__name__}: {exc.message}") from None
         except TelegramError as exc:
-            raise SendTransient(f"{type(exc).__name__}: {exc.message}") from None
+            raise _send_error(exc) from None
         return message.message_id
+
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   on_start: OnStart | None = None, *, buttons: Buttons = ()) -> None:
+        try:
+            await self.bot.edit_message_text(
+                chat_id=chat_id, message_id=message_id, text=html, parse_mode=ParseMode.HTML,
+                link_preview_options=self.previews, reply_markup=_keyboard(buttons),
+                **self._limit_args(on_start))
+        except BadRequest as exc:
+            text = exc.message.lower()
+            if "not modified" in text:
+                return  # it already shows this coverage
+            if any(phrase in text for phrase in _NOT_EDITABLE):
+                raise EditImpossible(exc.message) from None
+            raise _send_error(exc) from None
+        except TelegramError as exc:
+            raise _send_error(exc) from None
+
+
+def _keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
+                                 for label, data in buttons])
+
+
+def _send_error(exc: TelegramError) -> SendError:
+    """PTB's error as the SendError delivery decides from."""
+    if isinstance(exc, RetryAfter):
+        return SendRetryAfter(retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return ChatGone(exc.message)
+    if isinstance(exc, ChatMigrated):
+        return ChatMoved(exc.new_chat_id)
+    if isinstance(exc, BadRequest):
+        if any(phrase in exc.message.lower() for phrase in _GONE):
+            return ChatGone(exc.message)
+        return SendRejected(exc.message)
+    # NetworkError (TimedOut, 5xx answers) and anything else: the same call may work later
+    return SendTransient(f"{type(exc).__name__}: {exc.message}")
 
 
 class ConsoleSender:
@@ -133,7 +188,16 @@ class ConsoleSender:
         self._ids = itertools.count(1)
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
-                   on_start: OnStart | None = None) -> int:
+                   on_start: OnStart | None = None, *, buttons: Buttons = (),
+                   reply_to: int | None = None) -> int:
+        return self._print(html, on_start)
+
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   on_start: OnStart | None = None, *, buttons: Buttons = ()) -> None:
+        # A terminal cannot redraw a printed block: the story's new coverage is printed.
+        self._print(html, on_start)
+
+    def _print(self, html: str, on_start: OnStart | None) -> int:
         if on_start is not None:
             on_start()
         stream = self.stream or sys.stdout
