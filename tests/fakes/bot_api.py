@@ -161,6 +161,7 @@ class SentMessage:
     message_id: int
     at: float
     method: str = "sendMessage"
+    reply_to: int | None = None  # reply_parameters.message_id (or reply_to_message_id)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,10 @@ class FakeBotAPI:
         self.documents: list[SentDocument] = []
         self.photos: list[SentDocument] = []
         self.edits: list[Call] = []
+        # What each chat shows now: (chat id, message id) -> text; edits and deletes change it.
+        self.live: dict[tuple[Any, int], str] = {}
+        self._markups: dict[tuple[Any, int], Any] = {}
+        self._deleted: set[tuple[Any, int]] = set()
         self.callback_answers: list[Call] = []
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict]] = {}
@@ -358,6 +363,27 @@ class FakeBotAPI:
         with self._lock:
             for _ in range(times):
                 self._method_failures[method].append(_Failure(status, description, 1, retry_after))
+
+    def delete_message(self, chat_id: int | str, message_id: int) -> None:
+        """A user or admin deleted one of the bot's messages: edits of it fail from now on."""
+        with self._lock:
+            self.live.pop((chat_id, message_id), None)
+            self._deleted.add((chat_id, message_id))
+
+    def text_of(self, chat_id: int | str, message_id: int) -> str | None:
+        """The message's current (parsed) text, after its edits; None once deleted."""
+        with self._lock:
+            return self.live.get((chat_id, message_id))
+
+    def edits_of(self, chat_id: int | str) -> list[Call]:
+        """editMessageText calls that changed a message of this chat."""
+        with self._lock:
+            return [c for c in self.edits if c.params.get("chat_id") == chat_id
+                    and c.method == "editMessageText"]
+
+    def replies_to(self, chat_id: int | str, message_id: int) -> list[SentMessage]:
+        with self._lock:
+            return [m for m in self.messages if m.chat_id == chat_id and m.reply_to == message_id]
 
     def heal(self, chat_id: int | str | None = None) -> None:
         """Forget configured failures (of one chat, or all)."""
@@ -488,8 +514,12 @@ class FakeBotAPI:
             per_chat: dict[str, int] = defaultdict(int)
             for m in self.messages:
                 per_chat[str(m.chat_id)] += 1
+            edits: dict[str, int] = defaultdict(int)
+            for c in self.edits:
+                edits[str(c.params.get("chat_id"))] += 1
             return {"messages": len(self.messages), "count_429": self.count_429,
-                    "per_chat": per_chat,
+                    "per_chat": per_chat, "edits": len(self.edits), "edits_per_chat": edits,
+                    "replies": sum(1 for m in self.messages if m.reply_to is not None),
                     "first_at": self.messages[0].at if self.messages else None,
                     "last_at": self.messages[-1].at if self.messages else None}
 
@@ -537,7 +567,8 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append(Call(method, params, now))
             self._lock.notify_all()
-            sending = method in ("sendMessage", "sendDocument", "sendPhoto")
+            # Edits count against the same limits as sends.
+            sending = method in ("sendMessage", "sendDocument", "sendPhoto", "editMessageText")
             failure = self._take_failure(method, chat_id if sending else None)
             if failure:
                 if failure.status == 429:
@@ -618,10 +649,22 @@ class FakeBotAPI:
             message["message_thread_id"] = thread
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id") or params.get("reply_to_message_id")
+        if reply_to is not None:
+            with self._lock:
+                missing = (chat_id, reply_to) in self._deleted
+            if missing and not reply.get("allow_sending_without_reply"):
+                return _error(400, "Bad Request: message to be replied not found")
+            if not missing:
+                message["reply_to_message"] = self._message(chat_id, text="")
+                message["reply_to_message"]["message_id"] = reply_to
         with self._lock:
             self.messages.append(SentMessage(chat_id, text, parse_mode, thread,
                                              params.get("reply_markup"), message["message_id"],
-                                             time.time()))
+                                             time.time(), reply_to=reply_to))
+            self.live[(chat_id, message["message_id"])] = plain
+            self._markups[(chat_id, message["message_id"])] = params.get("reply_markup")
             self._lock.notify_all()
         return _ok(message)
 
@@ -660,14 +703,25 @@ class FakeBotAPI:
                 return _error(400, f"Bad Request: can't parse entities: {exc}")
         if telegram_length(text) > MAX_TEXT:
             return _error(400, "Bad Request: message is too long")
-        return self._edit(params, text=text)
+        key = (params.get("chat_id"), params.get("message_id"))
+        with self._lock:
+            if "inline_message_id" not in params:
+                if key not in self.live:
+                    return _error(400, "Bad Request: message to edit not found")
+                if (self.live[key], self._markups.get(key)) == (text, params.get("reply_markup")):
+                    return _error(400, "Bad Request: message is not modified: specified new "
+                                       "message content and reply markup are exactly the same "
+                                       "as a current content and reply markup of the message")
+                self.live[key] = text
+                self._markups[key] = params.get("reply_markup")
+        return self._edit(params, text=text, method="editMessageText")
 
     def _api_editMessageReplyMarkup(self, params, files):
         return self._edit(params)
 
-    def _edit(self, params, **extra):
+    def _edit(self, params, method: str = "edit", **extra):
         with self._lock:
-            self.edits.append(Call("edit", params, time.time()))
+            self.edits.append(Call(method, params, time.time()))
             self._lock.notify_all()
         if "inline_message_id" in params:
             return _ok(True)

@@ -1,0 +1,156 @@
+"""One message per (story, chat) that grows as outlets and languages pick the story up,
+through the real pipeline and python-telegram-bot to the fake Bot API."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.store.chats import ensure_chat, subscribe
+from bot.store.stories import set_coverage
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.libretranslate import FakeLibreTranslate
+from tests.fakes.story_world import (
+    POWER_PLANT_FR,
+    STRIKE_EN,
+    STRIKE_FR,
+    STRIKE_RU,
+    StoryWorld,
+    teach_pivots,
+)
+
+READER = 501  # English, follows both topics, coverage grow
+EDITOR = 502  # French, follows strikes, coverage each
+
+
+@pytest.fixture
+async def world(tmp_path, monkeypatch):
+    teach_pivots(monkeypatch)
+    with FakeBotAPI() as api, FakeLibreTranslate() as libre:
+        world = await StoryWorld(tmp_path, api, libre.url).start()
+        await ensure_chat(world.db, READER, "private", "reader", "en")
+        await subscribe(world.db, READER, "strikes")
+        await subscribe(world.db, READER, "bryansk")
+        try:
+            yield world
+        finally:
+            await world.stop()
+
+
+def alerts(api: FakeBotAPI, chat_id: int):
+    return [m for m in api.sent_to(chat_id) if m.reply_to is None]
+
+
+def replies(api: FakeBotAPI, chat_id: int):
+    return [m for m in api.sent_to(chat_id) if m.reply_to is not None]
+
+
+async def test_a_story_in_three_languages_is_one_message_edited_twice_with_a_reply_per_language(
+        world):
+    api = world.api
+    await world.publish(STRIKE_FR)
+    await world.deliver()
+    [alert] = alerts(api, READER)
+    # matched by both of the chat's topics: one message naming both
+    assert "Long-range strikes" in alert.text and "Bryansk" in alert.text
+    assert alert.reply_markup["inline_keyboard"][0][0]["callback_data"].startswith("story:")
+
+    await world.publish(STRIKE_EN)
+    await world.deliver()
+    await world.publish(STRIKE_RU)
+    await world.deliver()
+
+    assert len(alerts(api, READER)) == 1  # one sendMessage for the story
+    edits = api.edits_of(READER)
+    assert len(edits) == 2
+    assert all(e.params["message_id"] == alert.message_id for e in edits)
+    shown = api.text_of(READER, alert.message_id)
+    assert "Also covered by:" in shown
+    assert shown.index("BBC (en)") < shown.index("TASS (ru)")  # newest last
+    assert "3 outlets · 3 languages" in shown
+    # the edit keeps the story button
+    assert edits[-1].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] \
+        == alert.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    assert [r.text for r in replies(api, READER)] == ["Now in English: BBC",
+                                                       "Now in Russian: TASS"]
+    assert all(r.reply_to == alert.message_id for r in replies(api, READER))
+
+
+async def test_each_mode_sends_every_entry_with_the_story_count(world):
+    api = world.api
+    await ensure_chat(world.db, EDITOR, "private", "editor", "fr")
+    await subscribe(world.db, EDITOR, "strikes")
+    await set_coverage(world.db, EDITOR, "each")
+    for item in (STRIKE_FR, STRIKE_EN, STRIKE_RU):
+        await world.publish(item)
+        await world.deliver()
+    sent = api.sent_to(EDITOR)
+    assert len(sent) == 3 and api.edits_of(EDITOR) == []
+    assert "Sujet" not in sent[0].text
+    assert "Sujet : 2 médias · 2 langues" in sent[1].text
+    assert "Sujet : 3 médias · 3 langues" in sent[2].text
+
+
+async def test_an_unrelated_entry_on_the_same_topic_is_a_new_message(world):
+    api = world.api
+    await world.publish(STRIKE_FR)
+    await world.publish(POWER_PLANT_FR)
+    await world.deliver()
+    assert len(alerts(api, READER)) == 2
+    assert api.edits_of(READER) == [] and replies(api, READER) == []
+
+
+async def test_after_a_restart_the_edit_lands_on_the_original_message(world):
+    api = world.api
+    await world.publish(STRIKE_FR)
+    await world.deliver()
+    [alert] = alerts(api, READER)
+    await world.restart()
+    await world.publish(STRIKE_EN)
+    await world.deliver()
+    [edit] = api.edits_of(READER)
+    assert edit.params["message_id"] == alert.message_id
+    assert "BBC (en)" in api.text_of(READER, alert.message_id)
+    assert len(alerts(api, READER)) == 1
+
+
+async def test_when_the_original_is_deleted_a_reply_carries_the_coverage(world):
+    api = world.api
+    await world.publish(STRIKE_FR)
+    await world.deliver()
+    [alert] = alerts(api, READER)
+    api.delete_message(READER, alert.message_id)
+    await world.publish(STRIKE_EN)
+    await world.deliver()
+    texts = [r.text for r in replies(api, READER)]
+    assert len(texts) == 2  # the coverage, and the new language
+    coverage = next(t for t in texts if "Also covered by:" in t)
+    assert "BBC (en)" in coverage and "2 outlets · 2 languages" in coverage
+    assert "Now in English: BBC" in texts
+    # later coverage goes straight to a reply: no more edits of a deleted message
+    await world.publish(STRIKE_RU)
+    await world.deliver()
+    assert len(replies(api, READER)) == 4
+    assert "TASS (ru)" in replies(api, READER)[-2].text + replies(api, READER)[-1].text
+    assert len(alerts(api, READER)) == 1
+
+
+async def test_a_chat_following_only_a_later_entrys_topic_gets_its_own_message(world):
+    api = world.api
+    await ensure_chat(world.db, EDITOR, "private", "editor", "en")
+    await subscribe(world.db, EDITOR, "bryansk")
+    await world.publish(POWER_PLANT_FR)  # strikes only: not for the editor
+    await world.deliver()
+    assert api.sent_to(EDITOR) == []
+    await world.publish(STRIKE_FR)
+    await world.deliver()
+    assert len(api.sent_to(EDITOR)) == 1
+
+
+async def test_the_same_entry_handed_over_twice_queues_nothing_more(world):
+    assert await world.publish(STRIKE_FR, link="https://lemonde.example/a") == 1
+    await world.deliver()
+    row = await world.db.fetchone("SELECT COUNT(*) FROM story_entries")
+    assert row[0] == 1
+    await world.stage.recover()  # nothing pending
+    await world.deliver()
+    assert len(world.api.sent_to(READER)) == 1
