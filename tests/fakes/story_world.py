@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import telegram
+import telegram.ext
 from telegram.request import HTTPXRequest
 
-from bot.alerts.deliver import Deliverer, Pacing, TelegramSender
+from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.config import FeedConfig, TranslationConfig
 from bot.model import Entry, Topic
 from bot.pipeline import ClusterStage, MatchStage
@@ -18,10 +18,13 @@ from bot.store.db import Database
 from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
+from bot.telegram.budget import Budget, TelegramLimits
+from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator
 from tests.fakes import libretranslate
 
-FAST = Pacing().scaled(0.02)  # Telegram's limits, fifty times faster
+FAST = DeliveryPolicy().scaled(0.02)  # retries fifty times faster
+FAST_LIMITS = TelegramLimits().scaled(0.02)  # Telegram's limits, fifty times faster
 
 FEEDS = {
     "Le Monde": FeedConfig(url="https://lemonde.example/rss", language="fr", name="Le Monde"),
@@ -68,11 +71,13 @@ def teach_pivots(monkeypatch) -> None:
 class StoryWorld:
     """One service's worth of parts on a database file; `restart` builds them anew."""
 
-    def __init__(self, folder: Path, api, libre_url: str, pacing: Pacing = FAST) -> None:
+    def __init__(self, folder: Path, api, libre_url: str, policy: DeliveryPolicy = FAST,
+                 limits: TelegramLimits = FAST_LIMITS) -> None:
         self.path = folder / "stories.sqlite3"
         self.api = api
         self.libre_url = libre_url
-        self.pacing = pacing
+        self.policy = policy
+        self.limits = limits
         self.db: Database | None = None
         self.bot: telegram.Bot | None = None
         self.translator: Translator | None = None
@@ -89,11 +94,13 @@ class StoryWorld:
                 await add_topic(self.db, topic)
         self.translator = await Translator.create(TranslationConfig(
             provider="libre", base_url=self.libre_url, api_key="k", timeout=3.0), self.db)
-        self.bot = telegram.Bot(self.api.token, base_url=self.api.base_url,
-                                request=HTTPXRequest(connection_pool_size=64))
+        # One Telegram budget for sends and edits, as the service's bots have.
+        self.bot = telegram.ext.ExtBot(self.api.token, base_url=self.api.base_url,
+                                       request=HTTPXRequest(connection_pool_size=64),
+                                       rate_limiter=BudgetRateLimiter(Budget(self.limits)))
         await self.bot.initialize()
         self.deliverer = Deliverer(self.db, TelegramSender(self.bot),
-                                   self.translator.translate_entry, self.pacing)
+                                   self.translator.translate_entry, self.policy)
         cluster = await ClusterStage.load(self.db, 48 * 3600.0, self.translator.translate_entry)
         self.stage = await MatchStage.load(self.db, cluster=cluster)
         return self
