@@ -249,6 +249,7 @@ class FakeBotAPI:
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.count_429 = 0
+        self.latency = 0.0  # seconds between accepting a message and answering
         self._chats: dict[Any, dict] = {}
         self._members: dict[tuple[Any, int], dict] = {}
         self._files: dict[str, bytes] = {}
@@ -586,7 +587,12 @@ class FakeBotAPI:
         handler = getattr(self, "_api_" + method, None)
         if handler is None:
             return 200, {"ok": True, "result": True}
-        return handler(params, files)
+        answer = handler(params, files)
+        if sending and self.latency:
+            # Accepted (recorded) now, answered later: a client killed meanwhile never
+            # learns that its message went out.
+            time.sleep(self.latency)
+        return answer
 
     def _members_blocked(self) -> set:
         return {chat for (chat, user), m in self._members.items()
@@ -847,11 +853,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client is gone (killed mid-request); what it sent is recorded
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)  # PTB percent-encodes the token's ':'
@@ -921,8 +930,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--real-limits", action="store_true", help="enforce Telegram's limits")
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds between accepting a message and answering")
     args = parser.parse_args(argv)
-    api = FakeBotAPI(limits=Limits(enabled=args.real_limits, scale=args.scale)).start(args.port)
+    api = FakeBotAPI(limits=Limits(enabled=args.real_limits, scale=args.scale))
+    api.latency = args.latency
+    api.start(args.port)
     print(f"PORT {api.port}", flush=True)
     try:
         threading.Event().wait()
