@@ -147,3 +147,24 @@ async def test_a_long_digest_is_split_past_4096_characters_and_sent_in_order(wor
     joined = "".join(m.text for m in sent)
     assert [joined.index(f"Story {n:02d}") for n in range(60)] == sorted(
         joined.index(f"Story {n:02d}") for n in range(60))
+
+
+async def test_a_channel_admin_sets_the_channels_digest_and_surges_privately(tmp_path):
+    from tests.fakes.bot_api import BOT_ID
+
+    channel = -1009000
+    async with running_bot(tmp_path) as bot:
+        bot.api.add_chat(channel, "channel", "Desk News", username="desknews")
+        bot.api.set_member(channel, BOT_ID, "administrator", can_post_messages=True)
+        bot.api.set_member(channel, USER, "administrator")
+        reply = await bot.ask("/digest daily 07:30 @desknews")
+        assert reply.startswith("From now on @desknews gets one digest a day at 07:30")
+        assert "/digest" not in reply
+        assert (await bot.ask("/surges off @desknews")) == "Surge alerts are off in @desknews."
+        assert await digests.settings(bot.db, channel) == digests.ChatNotices("daily 07:30",
+                                                                              False)
+        assert await digests.settings(bot.db, USER) == digests.ChatNotices()
+        bot.api.set_member(channel, USER, "member")
+        refused = await bot.ask("/digest off @desknews")
+        assert "admin" in refused
+        assert (await digests.settings(bot.db, channel)).digest == "daily 07:30"

@@ -70,3 +70,16 @@ async def test_settings_default_to_instant_alerts_and_surges_on(db):
     await digests.set_surges(db, 1, False)
     await digests.set_digest(db, 1, "every 5m")
     assert await digests.settings(db, 1) == digests.ChatNotices("every 5m", False)
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_digest(db):
+    from bot.store.chats import migrate_chat
+
+    await add_subscriber(db, -5, ["troops"], language="fr", type="group")
+    await digests.set_digest(db, -5, "hourly", now=5.0)
+    await _match(db, "https://lemonde.fr/a", 10.0)
+    await digests.write_notice(db, "surge", -5, "1:2026-01-01", ["x"], 11.0)
+    await migrate_chat(db, -5, -1005)
+    assert (await digests.settings(db, -1005)).digest == "hourly"
+    assert len(await digests.waiting_matches(db, -1005, before=100.0)) == 1
+    assert [n.chat_id for n in await digests.due_notices(db, 100.0)] == [-1005]

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.alerts.outbox import deactivate_chat
-from bot.alerts.senders import ChatGone, SendError, SendRejected, SendRetryAfter
+from bot.alerts.senders import ChatGone, ChatMoved, SendError, SendRejected, SendRetryAfter
 from bot.config import SurgesConfig
 from bot.digests.render import DigestEntry, group_digest, render_digest, render_surge
 from bot.digests.schedule import BadDigestMode, last_end, parse_mode
 from bot.digests.surges import HISTORY, TopicCounts, detect_surge
 from bot.store import digests as store
+from bot.store.chats import migrate_chat
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,9 @@ class NoticeService:
             except SendRetryAfter as exc:
                 await store.mark_notice_retry(self.db, notice.id, exc.reason,
                                               self.clock() + exc.seconds)
+                return False, count
+            except ChatMoved as exc:  # the notice follows the chat; sent on the next round
+                await migrate_chat(self.db, notice.chat_id, exc.new_chat_id)
                 return False, count
             except ChatGone as exc:
                 log.info("chat %s is gone (%s): deactivated", notice.chat_id, exc.reason)

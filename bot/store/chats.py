@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.model import Chat, Subscription
 from bot.store.db import Database
+from bot.store.digests import move_chat
 
 
 class UnknownTopic(LookupError):
@@ -161,6 +162,7 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         await conn.execute(
             "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending' "
             "WHERE chat_id = ? AND state IN ('pending', 'sending')", (new_id, old_id))
+        await move_chat(conn, old_id, new_id)
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
 
 

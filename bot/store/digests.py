@@ -251,3 +251,16 @@ async def matches_per_day(db: Database, topic: str, since: float, until: float
         "WHERE t.name = ? AND m.matched_at >= ? AND m.matched_at < ? "
         "GROUP BY day, e.language ORDER BY day", (topic, since, until))
     return [(row["day"], row["language"], row["n"]) for row in rows]
+
+
+async def move_chat(conn, old_id: int, new_id: int) -> None:
+    """Inside migrate_chat's transaction: a group that became a supergroup keeps its digest
+    mode, its waiting matches and its unsent digests and surge alerts."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO chat_digest_settings (chat_id, digest, surges, changed_at) "
+        "SELECT ?, digest, surges, changed_at FROM chat_digest_settings WHERE chat_id = ?",
+        (new_id, old_id))
+    await conn.execute("UPDATE OR IGNORE notices SET chat_id = ? WHERE chat_id = ?",
+                       (new_id, old_id))
+    await conn.execute("UPDATE OR IGNORE digest_items SET chat_id = ? WHERE chat_id = ?",
+                       (new_id, old_id))
