@@ -5,6 +5,12 @@ Every entry of the corpus (fr, en, ru) is matched against 10, 100, 1,000 and
 vocabulary. Prints entries/s for both matchers and their ratio at each size, the
 compile time of 10,000 topics and the time to apply one edited topic.
 
+The reference is too slow to run on the whole corpus at 10,000 topics, so it runs
+for a few seconds on a sample drawn across the three languages in proportion to
+the corpus, and the ratio compares both matchers on exactly those entries. Each
+matcher is timed entry by entry from text to answer (tokenising and stemming
+included), with the stem cache warmed first, as in a running service.
+
     .venv/bin/python benchmarks/matching.py [--corpus PATH] [--seed N]
 """
 
@@ -16,6 +22,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
@@ -26,11 +33,14 @@ sys.path.insert(0, str(REPO))
 
 from bot.matching.index import TopicIndex, TopicQuery, compile_topics
 from bot.matching.reference import ReferenceMatcher
-from bot.matching.text import EntryTokens, stem_words, tokenize, tokenize_entry
+from bot.matching.text import stem_words, tokenize, tokenize_entry
 
 LANGUAGES = ("en", "fr", "ru")
 SIZES = (10, 100, 1_000, 10_000)
-REFERENCE_BUDGET_S = 4.0  # per size: the reference is sampled, its rate is what counts
+# Per size, the reference runs for this long and on at least this many entries: its
+# rate on a proportional sample is what counts.
+REFERENCE_BUDGET_S = 4.0
+REFERENCE_MIN_SAMPLE = 60
 
 
 def load_entries(corpus: Path) -> list[tuple[str, str, str]]:
@@ -128,17 +138,34 @@ def make_topics(
     ]
 
 
-def rate(match, entries: list[EntryTokens], budget_s: float) -> tuple[float, int]:
-    """Entries/s of match over already-analysed entries, stopping after budget_s,
-    and how many entries that was."""
-    done = 0
-    start = time.perf_counter()
-    for entry in entries:
-        match(entry)
-        done += 1
-        if time.perf_counter() - start > budget_s:
+def proportional_order(
+    entries: list[tuple[str, str, str]], rng: random.Random
+) -> list[int]:
+    """Indexes of `entries` in an order whose every prefix holds each language in
+    its corpus proportion, entries of one language shuffled (not the first feeds)."""
+    keyed = []
+    for language in LANGUAGES:
+        picks = [i for i, (_, _, lang) in enumerate(entries) if lang == language]
+        rng.shuffle(picks)
+        keyed += [((rank + 0.5) / len(picks), language, i) for rank, i in enumerate(picks)]
+    return [i for _, _, i in sorted(keyed)]
+
+
+def timed(match, entries: list[tuple[str, str, str]], order: Iterable[int],
+          budget_s: float = float("inf"), min_count: int = 0) -> tuple[dict[int, float], int]:
+    """Seconds `match` takes on each entry, in `order`, stopping once budget_s is spent
+    on at least min_count entries; and how many matches it found."""
+    costs: dict[int, float] = {}
+    spent, found = 0.0, 0
+    for i in order:
+        title, summary, language = entries[i]
+        start = time.perf_counter()
+        found += len(match(title, summary, language))
+        costs[i] = time.perf_counter() - start
+        spent += costs[i]
+        if spent > budget_s and len(costs) >= min_count:
             break
-    return done / (time.perf_counter() - start), done
+    return costs, found
 
 
 def main() -> None:
@@ -169,9 +196,11 @@ def main() -> None:
     print(f"tokenise + stem only: {tokenize_rate:,.0f} entries/s\n")
 
     topics_all = make_topics(max(SIZES), vocabularies, rng)
+    order = proportional_order(raw, rng)
     print(
-        f"{'topics':>7} {'indexed/s':>10} {'reference/s':>12} {'ratio':>7} "
-        f"{'cand/entry':>10} {'match/entry':>11} {'mean us':>8} {'median us':>9} {'p99 us':>7}"
+        f"{'topics':>7} {'indexed/s':>10} {'mean us':>8} {'median us':>9} {'p99 us':>7} "
+        f"{'cand/entry':>10} {'match/entry':>11} | {'sample':>6} {'en/fr/ru':>11} "
+        f"{'indexed/s':>10} {'reference/s':>12} {'ratio':>6}"
     )
     per_entry_us: dict[int, float] = {}
     median_us: dict[int, float] = {}
@@ -181,30 +210,34 @@ def main() -> None:
         index = compile_topics(queries)
         reference = ReferenceMatcher(queries)
 
-        # Tokenising and stemming are part of each matcher's cost, as in service.
-        costs, found = [], 0
-        for title, summary, language in raw:
-            start = time.perf_counter()
-            found += len(index.match(title, summary, language))
-            costs.append(time.perf_counter() - start)
-        indexed_rate = len(raw) / sum(costs)
-        costs.sort()
+        # The whole corpus through the index (the first pass after a compile, as
+        # after an edit in service), then the reference for its budget on the
+        # proportional sample; the ratio compares both on the sampled entries.
+        indexed, found = timed(index.match, raw, range(len(raw)))
+        reference_costs, _ = timed(reference.match, raw, order, REFERENCE_BUDGET_S,
+                                     REFERENCE_MIN_SAMPLE)
+        sample = list(reference_costs)
+        sample_mix = Counter(raw[i][2] for i in sample)
+        sample_indexed_rate = len(sample) / sum(indexed[i] for i in sample)
+        reference_rate = len(sample) / sum(reference_costs.values())
+
+        costs = sorted(indexed.values())
+        indexed_rate = len(costs) / sum(costs)
         median_us[size] = costs[len(costs) // 2] * 1e6
         p99_us = costs[len(costs) * 99 // 100] * 1e6
-        reference_rate, sampled = rate(reference.match_tokens, tokens, REFERENCE_BUDGET_S)
-        # The reference also tokenises each entry once; add that cost back.
-        reference_rate = 1 / (1 / reference_rate + 1 / tokenize_rate)
         candidates = sum(index.candidate_count(entry) for entry in tokens) / len(tokens)
         per_entry_us[size] = 1e6 / indexed_rate
+        mix = "/".join(str(sample_mix[language]) for language in LANGUAGES)
         print(
-            f"{size:>7,} {indexed_rate:>10,.0f} {reference_rate:>12,.1f} {indexed_rate / reference_rate:>6.0f}x "
-            f"{candidates:>10.1f} {found / len(raw):>11.2f} {per_entry_us[size]:>8.0f} {median_us[size]:>9.0f} {p99_us:>7.0f}"
-            + (f"   (reference sampled on {sampled} entries)" if sampled < len(tokens) else "")
+            f"{size:>7,} {indexed_rate:>10,.0f} {per_entry_us[size]:>8.0f} {median_us[size]:>9.0f} "
+            f"{p99_us:>7.0f} {candidates:>10.1f} {found / len(raw):>11.2f} | {len(sample):>6} "
+            f"{mix:>11} {sample_indexed_rate:>10,.0f} {reference_rate:>12,.1f} "
+            f"{sample_indexed_rate / reference_rate:>5.0f}x"
         )
 
     print(
         f"\ncost per entry, 10,000 vs 10 topics: mean {per_entry_us[10_000] / per_entry_us[10]:.2f}x, "
-        f"median {median_us[10_000] / median_us[10]:.2f}x"
+        f"median {median_us[10_000] / median_us[10]:.2f}x   (target <= 2x)"
     )
 
     queries = topics_all
@@ -213,7 +246,7 @@ def main() -> None:
         start = time.perf_counter()
         index = compile_topics(queries)
         timings.append(time.perf_counter() - start)
-    print(f"compile 10,000 topics ({len(queries):,} queries): {min(timings):.2f} s (best of 3)")
+    print(f"compile 10,000 topics ({len(queries):,} queries): {min(timings):.2f} s (best of 3; target <= 2 s)")
 
     assert index is not None
     edits, removals = [], []
@@ -229,7 +262,8 @@ def main() -> None:
         index = edited
     print(
         f"edit one topic at 10,000 topics: with_topic median {statistics.median(edits) * 1e3:.2f} ms, "
-        f"max {max(edits) * 1e3:.2f} ms; without_topic median {statistics.median(removals) * 1e3:.2f} ms"
+        f"max {max(edits) * 1e3:.2f} ms; without_topic median {statistics.median(removals) * 1e3:.2f} ms "
+        "(target <= 50 ms)"
     )
 
 
