@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-from bot.stories.similarity import StorySignature, feature_weight, similarity
+from bot.stories.similarity import LEXICAL, StorySignature, feature_weight, similarity
 
 # Chosen on the labelled pairs (benchmarks/stories.py, README "Coverage stories").
-THRESHOLD = 0.3
+THRESHOLD = 0.22
 # A story keeps its latest members' signatures: enough to recognise it in every
 # language it reached, bounded so that a huge story costs what a small one does.
 MEMBERS_KEPT = 12
@@ -120,7 +120,7 @@ class OpenStories:
 def _keys(signature: StorySignature) -> set[str]:
     """Index keys: the features, words keyed by their language too, and the link."""
     keys = {
-        f"{feature}@{signature.lexical_language}" if feature[0] in "tb" else feature
+        f"{feature}@{signature.lexical_language}" if feature[0] in LEXICAL else feature
         for feature in signature.features
     }
     if signature.link:

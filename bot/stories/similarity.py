@@ -9,7 +9,6 @@ Names (transliterated to a Latin consonant skeleton, so "Зеленского" m
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,16 +25,23 @@ from bot.matching.text import (
 
 PIVOT = "en"
 # Feature kinds, the prefix of every feature string, and what one shared
-# feature of that kind weighs. A shared name or title word says more about the
-# event than a word deep in a summary.
-TITLE_WORD, BODY_WORD, NAME, NUMBER = "t", "b", "n", "d"
-WEIGHTS = {TITLE_WORD: 2.0, BODY_WORD: 1.0, NAME: 2.0, NUMBER: 1.5}
+# feature of that kind weighs. A word of the title is also a title feature, so
+# a word two headlines share counts twice, a headline word found in the other
+# entry's summary once.
+# A commonplace of news writing ("police", "killed", "government") is a weak
+# word: it says what kind of news it is, not which event.
+WORD, TITLE_WORD, WEAK_WORD, NAME, NUMBER = "w", "t", "g", "n", "d"
+WEIGHTS = {WORD: 1.0, TITLE_WORD: 1.0, WEAK_WORD: 0.3, NAME: 1.0, NUMBER: 1.5}
+LEXICAL = (WORD, TITLE_WORD, WEAK_WORD)
 # Only the opening of a summary is read: full-text feeds carry thousands of
 # words, which would drown the headline's.
-BODY_WORDS = 40
+BODY_WORDS = 20
 # As much of a summary as is translated for the pivot (see bot/translation).
 SUMMARY_CHARS = 600
 SERIAL_VERSION = 1
+# 0.5 is the cosine; more lets a headline-only entry match a long summary
+# that contains it.
+CONTAINMENT = 0.7
 
 # News words that say nothing about which event it is, beyond the languages'
 # function words.
@@ -59,6 +65,43 @@ _NEWS_WORDS = {
     ),
 }
 _STOP = {language: COMMON_WORDS[language] | _NEWS_WORDS[language] for language in LANGUAGES}
+_WEAK_WORDS = {
+    "en": frozenset(
+        "us u.s uk un eu state states country countries nation national government official "
+        "officials authorities police court judge law leader leaders party parties group groups "
+        "man men woman women child children family city town region province area world "
+        "international foreign former new old big small high low major top early late "
+        "kill killed killing kills dead death deaths die dies died injured wounded attack attacks "
+        "war military army forces troops security crisis case cases issue plan plans deal "
+        "talk talks meet meets meeting call calls called ask asks asked want wants help helps "
+        "show shows shown find finds found give gives given keep keeps left leave leaves "
+        "start starts started end ends ended begin began open opens opened close closes closed "
+        "hit hits set sets put puts run runs win wins won lose loses lost face faces "
+        "warn warns warned claim claims claimed accuse accuses accused deny denies denied "
+        "support supports back backs need needs seek seeks move moves turn turns "
+        "public power money million billion percent number part way life home house "
+        "head heads chief member members minister ministry spokesman spokeswoman agency "
+        "source sources media statement interview question questions decision vote votes "
+        "election elections campaign policy policies rule rules right rights "
+        "political economic social health school work workers business market company "
+        "east west north south eastern western northern southern central capital "
+        "second third one two three four five six seven eight nine ten hundreds thousands "
+        "least more most less several many few some all".split()
+    ),
+    "fr": frozenset(
+        "etat pays gouvernement police justice tribunal ministre president parti ville region "
+        "monde nouveau ancien mort morts tue tues blesse blesses attaque guerre armee "
+        "francais france plus contre".split()
+    ),
+    "ru": frozenset(
+        "россия россии страны страна власти власть президент министр правительство полиция суд "
+        "город мир погибли погиб пострадали человек люди война армия".split()
+    ),
+}
+_WEAK_STEMS = {
+    language: frozenset(stem_words(sorted(words), language))
+    for language, words in _WEAK_WORDS.items()
+}
 
 # A raw word, capitalisation kept: names are found by their capital letter.
 _RAW_WORD = re.compile(r"[^\W_]+")
@@ -82,7 +125,7 @@ _SKELETON_LENGTH = 5
 
 @dataclass(frozen=True, slots=True)
 class StorySignature:
-    """What similarity reads from one entry (or, merged, from a story)."""
+    """What similarity reads from one entry; stored with the entry's story."""
 
     lexical_language: str  # language of the word features: "en" when pivoted
     features: frozenset[str]  # "<kind>:<value>"
@@ -134,10 +177,12 @@ def story_signature(title: str, summary: str, language: str, link: str,
         lexical_language, lexical_title, lexical_summary = "", "", ""
     features: set[str] = set()
     if lexical_language:
+        weak = _WEAK_STEMS[lexical_language]
         title_words = set(_content_stems(lexical_title, lexical_language))
         body_words = set(_content_stems(lexical_summary, lexical_language)[:BODY_WORDS])
-        features.update(f"{TITLE_WORD}:{word}" for word in title_words)
-        features.update(f"{BODY_WORD}:{word}" for word in body_words - title_words)
+        features.update(f"{TITLE_WORD}:{word}" for word in title_words - weak)
+        features.update(f"{WORD}:{word}" for word in (title_words | body_words) - weak)
+        features.update(f"{WEAK_WORD}:{word}" for word in (title_words | body_words) & weak)
     for text, is_title in ((title, True), (summary, False),
                            (pivot_title or "", True), (pivot_summary or "", False)):
         features.update(f"{NAME}:{key}" for key in _name_keys(text, is_title))
@@ -146,8 +191,8 @@ def story_signature(title: str, summary: str, language: str, link: str,
 
 
 def similarity(a: StorySignature, b: StorySignature) -> float:
-    """How likely a and b report the same event, in [0, 1]: the weight of
-    the features they share over the geometric mean of their weights."""
+    """How likely a and b report the same event, in [0, 1]: the weight of the
+    features they share over a mean of their weights leaning to the smaller."""
     if a.link and a.link == b.link:
         return 1.0
     if a.lexical_language == b.lexical_language:
@@ -158,7 +203,8 @@ def similarity(a: StorySignature, b: StorySignature) -> float:
         shared, norm_a, norm_b = fa & fb, _weight(fa), _weight(fb)
     if not shared:
         return 0.0
-    return min(1.0, _weight(shared) / math.sqrt(norm_a * norm_b))
+    small, large = min(norm_a, norm_b), max(norm_a, norm_b)
+    return min(1.0, _weight(shared) / (small ** CONTAINMENT * large ** (1 - CONTAINMENT)))
 
 
 def _language_free(features: frozenset[str]) -> frozenset[str]:
@@ -226,7 +272,10 @@ def _numbers(text: str) -> set[str]:
 
 
 def _canonical_link(link: str) -> str:
+    """The link without scheme, "www." or final slash: the same page however linked.
+    The query stays: some outlets name every article by it."""
     if not link:
         return ""
     parts = urlsplit(link.strip())
-    return f"{parts.netloc.lower().removeprefix('www.')}{parts.path.rstrip('/')}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.netloc.lower().removeprefix('www.')}{parts.path.rstrip('/')}{query}"

@@ -8,6 +8,7 @@ each line prefixed with the target language, e.g. "[ru] Troops in Ukraine".
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -27,12 +28,21 @@ DICTIONARY: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
-def fake_translate(text: str, source: str, target: str) -> str:
+def known_key(text: str, source: str, target: str) -> str:
+    """How a test's own translations are keyed: a hash, so that a fixture of
+    translations need not hold the source text."""
+    return hashlib.sha256(f"{source}>{target}:{text.strip()}".encode()).hexdigest()[:24]
+
+
+def fake_translate(text: str, source: str, target: str,
+                   known: dict[str, str] | None = None) -> str:
     words = DICTIONARY.get((source, target), {})
     lines = []
     for line in text.split("\n"):
         if not line.strip():
             lines.append(line)
+        elif known and known_key(line, source, target) in known:
+            lines.append(known[known_key(line, source, target)])
         else:
             lines.append(words.get(line.strip().lower(), f"[{target}] {line}"))
     return "\n".join(lines)
@@ -58,7 +68,9 @@ class Script:
 
 
 class FakeLibreTranslate:
-    def __init__(self) -> None:
+    def __init__(self, known: dict[str, str] | None = None) -> None:
+        """`known`: whole-line translations by `known_key`, before the dictionary."""
+        self.known = known or {}
         self.script = Script()
         self.requests: list[Request] = []
         self.characters = 0
@@ -103,7 +115,7 @@ class FakeLibreTranslate:
             script.release.wait(timeout=30)
         if not req.q or not req.source or not req.target:
             return 400, {"error": "Invalid request: missing q, source or target"}
-        return 200, {"translatedText": fake_translate(req.q, req.source, req.target)}
+        return 200, {"translatedText": fake_translate(req.q, req.source, req.target, self.known)}
 
 
 def _handler_for(fake: FakeLibreTranslate) -> type[BaseHTTPRequestHandler]:
