@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import statistics
 import sys
 import time
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,9 +44,12 @@ from tests.story_pairs import (
     load_labelled,
     measure,
     pivot_translations,
+    rates,
+    signatures,
 )
 
 OPEN_STORIES = 1_000
+REPEATS = 3
 LANGUAGES = ("en", "fr", "ru")
 
 
@@ -74,6 +79,26 @@ def quality(threshold: float) -> None:
                                    found.clustered_cross)):
             print(f"{name:<14}{how:<20}{all_.precision:>6.3f}{all_.recall:>8.3f}"
                   f"   {cross_.precision:>17.3f}{cross_.recall:>7.3f}")
+    print("\nheld out, with pivot, entry vs entry:")
+    held_out(pairs, entries, pivots)
+
+
+def held_out(pairs, entries, pivots) -> None:
+    """The threshold chosen on one half of the pairs (best recall at precision >= 0.9),
+    measured on the other half, both ways: how much choosing it on the same pairs
+    flatters the figures above."""
+    halves = ([], [])
+    for pair in pairs:
+        halves[zlib.crc32(repr((pair.a, pair.b)).encode()) % 2].append(pair)
+    sigs = signatures(entries, pivots)
+    for tune, check in ((0, 1), (1, 0)):
+        candidates = [t / 100 for t in range(5, 60)]
+        scored = [(rates(halves[tune], sigs, t), t) for t in candidates]
+        fit = [(r.recall, t) for r, t in scored if r.precision >= 0.9]
+        chosen = max(fit)[1] if fit else THRESHOLD
+        found = rates(halves[check], sigs, chosen)
+        print(f"  tuned on half {tune} ({len(halves[tune])} pairs): threshold {chosen:.2f} -> "
+              f"half {check}: P {found.precision:.3f} R {found.recall:.3f}")
 
 
 def cost(corpus: Path, threshold: float) -> None:
@@ -94,30 +119,38 @@ def cost(corpus: Path, threshold: float) -> None:
         return best if best >= threshold else None
 
     def indexed(sig: StorySignature) -> float | None:
+        stories.expire(1.0, STORY_WINDOW)  # the service expires before each placement
         match = stories.best_match(sig, 1.0, STORY_WINDOW)
         return match.score if match else None
 
     def timed(find) -> tuple[list[float], list]:
+        """Each query's best of REPEATS runs: the machine is shared, and the
+        same treatment for both sides keeps the ratio fair."""
         times, found = [], []
         for sig in queries:
-            start = time.perf_counter()
-            found.append(find(sig))
-            times.append(time.perf_counter() - start)
+            best = math.inf
+            for _ in range(REPEATS):
+                start = time.perf_counter()
+                result = find(sig)
+                best = min(best, time.perf_counter() - start)
+            found.append(result)
+            times.append(best)
         return times, found
 
     indexed_times, indexed_found = timed(indexed)
     brute_times, brute_found = timed(brute_force)
-    agree = sum(a == b for a, b in zip(indexed_found, brute_found)) / len(queries)
+    agree = sum(a == b or (a is not None and b is not None and math.isclose(a, b))
+                for a, b in zip(indexed_found, brute_found)) / len(queries)
 
     def line(name: str, times: list[float]) -> str:
         ordered = sorted(times)
         p99 = ordered[int(0.99 * (len(ordered) - 1))]
-        return (f"  {name:<28}mean {statistics.fmean(times) * 1e3:7.3f} ms   "
+        return (f"  {name:<32}mean {statistics.fmean(times) * 1e3:7.3f} ms   "
                 f"median {statistics.median(times) * 1e3:7.3f} ms   p99 {p99 * 1e3:7.3f} ms")
 
     print(f"\none entry against {OPEN_STORIES:,} open stories ({len(queries):,} corpus entries "
-          f"clustered, en/fr/ru, no pivot)")
-    print(line("indexed (OpenStories)", indexed_times))
+          f"clustered, en/fr/ru, no pivot; best of {REPEATS} runs each)")
+    print(line("indexed: expire + best_story", indexed_times))
     print(line("baseline: brute force", brute_times))
     print(f"  speed-up {statistics.fmean(brute_times) / statistics.fmean(indexed_times):.1f}x; "
           f"same best score (same story, up to ties) for {agree:.1%} of entries")

@@ -64,3 +64,17 @@ def test_large_story_keeps_a_bounded_index():
     assert len(stories._stories[1].members) <= 12
     assert not any(f"t:topic{n}@en" in stories._index for n in range(50))
     assert all(f"t:topic{n}@en" in stories._index for n in range(90, 100))
+
+
+def test_expiring_closes_exactly_the_stories_past_the_window_in_any_join_order():
+    stories = OpenStories()
+    stories.add("a", STRIKE, at=10.0)
+    stories.add("b", ELECTION, at=0.0)
+    stories.join("b", STRIKE_LATER, at=20.0)
+    stories.join("a", STRIKE_LATER, at=5.0)  # an older entry restored late: "a" stays at 10
+    assert stories.expire(now=15.0, window=10.0) == []
+    assert stories.expire(now=25.0, window=10.0) == ["a"]
+    assert stories.expire(now=25.0, window=10.0) == []
+    assert "b" in stories and len(stories) == 1
+    assert stories.expire(now=31.0, window=10.0) == ["b"]
+    assert stories._index == {}

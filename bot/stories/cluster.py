@@ -4,8 +4,10 @@ something with, never all of them."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from itertools import count
 
 from bot.stories.similarity import LEXICAL, StorySignature, feature_weight, similarity
 
@@ -26,7 +28,7 @@ StoryId = Hashable
 @dataclass
 class _Story:
     members: list[StorySignature] = field(default_factory=list)
-    latest: float = 0.0
+    latest: float = float("-inf")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class OpenStories:
         self.threshold = threshold
         self._stories: dict[StoryId, _Story] = {}
         self._index: dict[str, set[StoryId]] = {}
+        # (latest entry time, tie-breaker, story) for every join: expiring looks
+        # at the oldest only, so the check made before each entry costs nothing
+        # when no story is due. Entries for a story that moved on are skipped.
+        self._by_age: list[tuple[float, int, StoryId]] = []
+        self._sequence = count()
 
     def __len__(self) -> int:
         return len(self._stories)
@@ -78,7 +85,9 @@ class OpenStories:
         """Add an entry to an open story (or reopen a story being restored)."""
         story = self._stories.setdefault(story_id, _Story())
         story.members.append(signature)
-        story.latest = max(story.latest, at)
+        if at > story.latest:
+            story.latest = at
+            heapq.heappush(self._by_age, (story.latest, next(self._sequence), story_id))
         for feature in _keys(signature):
             self._index.setdefault(feature, set()).add(story_id)
         if len(story.members) > MEMBERS_KEPT:
@@ -89,11 +98,16 @@ class OpenStories:
 
     def expire(self, now: float, window: float) -> list[StoryId]:
         """Close the stories with no entry within `window` seconds; their ids."""
-        closed = [sid for sid, story in self._stories.items() if now - story.latest > window]
-        for story_id in closed:
-            story = self._stories.pop(story_id)
+        closed = []
+        while self._by_age and now - self._by_age[0][0] > window:
+            latest, _, story_id = heapq.heappop(self._by_age)
+            story = self._stories.get(story_id)
+            if story is None or story.latest != latest:
+                continue  # closed already, or joined since
+            del self._stories[story_id]
             for feature in set().union(*(_keys(member) for member in story.members)):
                 self._unindex(feature, story_id)
+            closed.append(story_id)
         return closed
 
     def _unindex(self, feature: str, story_id: StoryId) -> None:

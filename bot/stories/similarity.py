@@ -130,7 +130,10 @@ class StorySignature:
     lexical_language: str  # language of the word features: "en" when pivoted
     features: frozenset[str]  # "<kind>:<value>"
     link: str = ""
-    norm: float = 0.0  # weight of all the features, computed once
+    # Derived once, by make_signature: what comparisons read.
+    norm: float = 0.0  # weight of all the features
+    language_free: frozenset[str] = frozenset()  # names and numbers
+    language_free_norm: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form, for storage."""
@@ -149,7 +152,9 @@ class StorySignature:
 
 
 def make_signature(lexical_language: str, features: frozenset[str], link: str = "") -> StorySignature:
-    return StorySignature(lexical_language, features, link, _weight(features))
+    free = frozenset(f for f in features if f[0] in (NAME, NUMBER))
+    return StorySignature(lexical_language, features, link, _weight(features), free,
+                          _weight(free))
 
 
 def feature_weight(feature: str) -> float:
@@ -199,16 +204,12 @@ def similarity(a: StorySignature, b: StorySignature) -> float:
         shared, norm_a, norm_b = a.features & b.features, a.norm, b.norm
     else:
         # Words in two languages never meet: compare what both sides can.
-        fa, fb = _language_free(a.features), _language_free(b.features)
-        shared, norm_a, norm_b = fa & fb, _weight(fa), _weight(fb)
+        shared = a.language_free & b.language_free
+        norm_a, norm_b = a.language_free_norm, b.language_free_norm
     if not shared:
         return 0.0
     small, large = min(norm_a, norm_b), max(norm_a, norm_b)
     return min(1.0, _weight(shared) / (small ** CONTAINMENT * large ** (1 - CONTAINMENT)))
-
-
-def _language_free(features: frozenset[str]) -> frozenset[str]:
-    return frozenset(f for f in features if f[0] in (NAME, NUMBER))
 
 
 def _content_stems(text: str, language: str) -> list[str]:
