@@ -175,13 +175,18 @@ async def test_import_counts_added_skipped_and_refused(tmp_path):
                            OpmlOutline("http://8.8.8.8/new.rss", "New", "en"),
                            OpmlOutline("http://93.184.216.34/other.rss", "Other", ""),
                            OpmlOutline("http://10.0.0.1/private.rss", "Private", ""),
-                           OpmlOutline("javascript:alert(1)", "Bad", "")])
+                           OpmlOutline("javascript:alert(1)", "Bad", ""),
+                           # Malformed: urllib raises on these; they refuse only themselves.
+                           OpmlOutline("http://[::1/x", "Broken", ""),
+                           OpmlOutline("http://8.8.8.8:99999/port.rss", "Port", "")])
         bot.api.inject_document(ADMIN, "private", ADMIN, "f1", opml, caption="/import ru")
         await bot.until(lambda: bot.api.sent_to(ADMIN))
         reply = bot.api.texts_to(ADMIN)[-1]
-        assert reply.startswith("Import: 2 added, 1 skipped (already there), 2 refused.")
-        assert "http://10.0.0.1/private.rss: refused: private address 10.0.0.1" in reply
+        assert reply.startswith("Import: 2 added, 1 skipped (already there), 4 refused.")
+        assert "http://10.0.0.1/private.rss: private address 10.0.0.1" in reply
         assert "javascript:alert(1): not an http(s) URL" in reply
+        assert "http://[::1/x: not an http(s) URL" in reply
+        assert "http://8.8.8.8:99999/port.rss: not an http(s) URL" in reply
         added = {f.url: f for f in await feeds.list_feeds(bot.db)}
         assert added["http://8.8.8.8/new.rss"].language == "ru"
         assert added["http://8.8.8.8/new.rss"].name == "New"

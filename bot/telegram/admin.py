@@ -144,6 +144,9 @@ async def test_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 @admin_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        await reply(update, context, "usage.stats")
+        return
     ctx = services(context)
     lang = await language_of(context, update.effective_chat.id)
     hit_rate = t(lang, "stats.unknown")

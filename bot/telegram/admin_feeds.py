@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from telegram import InputFile, LinkPreviewOptions, Update
-from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
 from bot.model import LANGUAGES
 from bot.store import feeds
 from bot.telegram.admin import admin_only
-from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.context import language_of, reply, reply_text, services, split_message
 from bot.telegram.feed_edits import FeedRefused, add_checked_feed, export_files, import_feeds
 from bot.telegram.i18n import t
 from bot.telegram.opml import OpmlError, read_opml
@@ -68,20 +67,11 @@ def _when(lang: str, seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _chunks(blocks: list[str], limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Blocks joined into as few messages as fit Telegram's length limit."""
-    messages, current = [], ""
-    for block in blocks:
-        block = block[:limit]
-        if current and len(current) + 2 + len(block) > limit:
-            messages.append(current)
-            current = ""
-        current = f"{current}\n\n{block}" if current else block
-    return messages + [current] if current else messages
-
-
 @admin_only
 async def feeds_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        await reply(update, context, "usage.feeds")
+        return
     ctx = services(context)
     lang = await language_of(context, update.effective_chat.id)
     found = await feeds.list_health(ctx.db)
@@ -97,12 +87,16 @@ async def feeds_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             lines.append(t(lang, "feeds.error", when=_when(lang, health.last_error_at),
                            error=health.last_error))
         blocks.append("\n".join(lines))
-    for text in _chunks(blocks):
+    # Every feed is listed, however many messages that takes.
+    for text in split_message("\n\n".join(blocks), max_parts=len(blocks)):
         await reply_text(update, text, link_preview_options=NO_PREVIEW)
 
 
 @admin_only
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        await reply(update, context, "usage.export")
+        return
     lang = await language_of(context, update.effective_chat.id)
     opml, feed_count, toml, topic_count = await export_files(services(context).db)
     message = update.effective_message
@@ -148,5 +142,6 @@ async def import_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     for url, reason in report.refused[:REFUSED_SHOWN]:
         lines.append(t(lang, "import.refused_line", url=url,
                        reason=reason or t(lang, "import.not_http")))
-    await reply_text(update, "\n".join(lines)[: MessageLimit.MAX_TEXT_LENGTH],
-                     link_preview_options=NO_PREVIEW)
+    if len(report.refused) > REFUSED_SHOWN:
+        lines.append(t(lang, "input.more", count=len(report.refused) - REFUSED_SHOWN))
+    await reply_text(update, "\n".join(lines), link_preview_options=NO_PREVIEW)

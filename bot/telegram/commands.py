@@ -10,6 +10,7 @@ from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.alerts.render import shorten
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, topics
 from bot.telegram.access import (
@@ -25,7 +26,9 @@ from bot.telegram.i18n import t
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
 TOPIC_BUTTONS_MAX = 90  # Telegram refuses keyboards of more than 100 buttons
-CALLBACK_PATTERN = r"^(sub|unsub):\d+$"
+CALLBACK_PATTERN = r"^(sub|unsub):[0-9]+$"
+NAMES_LISTED = 30  # names of topics in one line of an answer; the rest are counted
+_LARGEST_ID = 2**63 - 1  # SQLite's largest integer; a larger id can only be forged
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,8 @@ def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
             data = f"{action}:{ids[topic.name]}"
             buttons.append([InlineKeyboardButton(label, callback_data=data)])
     lines.append(t(lang, "topics.hint"))
-    text = "\n".join(lines)
-    if len(text) > MessageLimit.MAX_TEXT_LENGTH:
-        text = text[: MessageLimit.MAX_TEXT_LENGTH - 1] + "…"
-    return text, InlineKeyboardMarkup(buttons)
+    # One message, since a button press edits it in place.
+    return shorten("\n".join(lines), MessageLimit.MAX_TEXT_LENGTH), InlineKeyboardMarkup(buttons)
 
 
 async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
@@ -128,6 +129,9 @@ async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
 
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        await reply(update, context, "usage.topics")
+        return
     text, keyboard = await _render_topics(context, update.effective_chat.id)
     await reply_text(update, text, reply_markup=keyboard)
 
@@ -142,7 +146,8 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(t(lang, "error.group_admins_only"), show_alert=True)
         return
     action, topic_id = query.data.split(":")
-    name = await topics.topic_name(ctx.db, int(topic_id))
+    # Callback data comes from the client: a forged id may not even fit SQLite.
+    name = await topics.topic_name(ctx.db, int(topic_id)) if int(topic_id) <= _LARGEST_ID else None
     if name is None:
         await query.answer(t(lang, "topics.gone"), show_alert=True)
     elif action == "sub":
@@ -174,14 +179,22 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     lines = []
     if outcome.added:
         key = "subscribe.done_channel" if target.channel else "subscribe.done"
-        lines.append(t(lang, key, names=", ".join(outcome.added), channel=target.channel))
+        lines.append(t(lang, key, names=name_list(lang, outcome.added), channel=target.channel))
     if outcome.already:
-        lines.append(t(lang, "subscribe.already", names=", ".join(outcome.already)))
+        lines.append(t(lang, "subscribe.already", names=name_list(lang, outcome.already)))
     if outcome.unknown:
-        lines.append(t(lang, "error.unknown_topic", names=", ".join(outcome.unknown)))
+        lines.append(t(lang, "error.unknown_topic", names=name_list(lang, outcome.unknown)))
     if thread is not None and (outcome.added or outcome.already):
         lines.append(t(lang, "subscribe.thread"))
     await reply_text(update, "\n".join(lines))
+
+
+def name_list(lang: str, names: list[str]) -> str:
+    """Names joined for one line of an answer; past NAMES_LISTED, the rest counted."""
+    listed = ", ".join(names[:NAMES_LISTED])
+    if len(names) <= NAMES_LISTED:
+        return listed
+    return f"{listed} {t(lang, 'input.more', count=len(names) - NAMES_LISTED)}"
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -207,6 +220,9 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 
 async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args:
+        await reply(update, context, "usage.mysubs")
+        return
     db = services(context).db
     chat_id = update.effective_chat.id
     lang = await language_of(context, chat_id)
@@ -242,8 +258,11 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 def _recent_count(args: list[str]) -> int | None:
     if len(args) == 1:
         return RECENT_DEFAULT
-    if len(args) == 2 and args[1].isdigit() and 1 <= int(args[1]) <= RECENT_MAX:
-        return int(args[1])
+    # ASCII digits only: str.isdigit() also accepts "¹", which int() refuses, and
+    # a few of them are enough to tell a count from nonsense.
+    if len(args) == 2 and args[1].isascii() and args[1].isdigit() and len(args[1]) <= 3:
+        count = int(args[1])
+        return count if 1 <= count <= RECENT_MAX else None
     return None
 
 
@@ -267,7 +286,7 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         blocks.append(t(lang, "recent.line", date=match.matched_at.strftime("%Y-%m-%d %H:%M UTC"),
                         feed=match.feed_name, language=match.language,
                         title=match.title[:300], link=match.link))
-    await reply_text(update, "\n\n".join(blocks)[: MessageLimit.MAX_TEXT_LENGTH],
+    await reply_text(update, "\n\n".join(blocks),
                      link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 

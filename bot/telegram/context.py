@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
+from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
+from bot.alerts.render import shorten, telegram_length
 from bot.config import Config
 from bot.digests.chart import ChartPool
 from bot.store import chats
@@ -66,6 +68,48 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
     await reply_text(update, t(lang, key, **values))
 
 
+# A reply longer than this many messages is cut: the chat asked one question.
+MAX_REPLY_MESSAGES = 5
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH,
+                  max_parts: int = MAX_REPLY_MESSAGES) -> list[str]:
+    """Text as messages of at most `limit` UTF-16 units (Telegram's count), cut
+    between paragraphs where possible, else between lines; a single line longer
+    than a message is shortened. Past `max_parts` messages the last one ends in
+    an ellipsis."""
+    if telegram_length(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        for separator, piece in _pieces(paragraph, limit):
+            joined = f"{current}{separator}{piece}" if current else piece
+            if telegram_length(joined) <= limit:
+                current = joined
+                continue
+            parts.append(current)
+            current = piece
+    parts.append(current)
+    if len(parts) > max_parts:
+        parts = parts[:max_parts]
+        parts[-1] = shorten(parts[-1] + "\n…", limit)
+    return parts
+
+
+def _pieces(paragraph: str, limit: int) -> list[tuple[str, str]]:
+    """(separator before it, text) of a paragraph: whole when it fits, else its lines."""
+    if telegram_length(paragraph) <= limit:
+        return [("\n\n", paragraph)]
+    lines = [shorten(line, limit) for line in paragraph.split("\n")]
+    return [("\n\n", lines[0]), *(("\n", line) for line in lines[1:])]
+
+
 async def reply_text(update: Update, text: str, **kwargs: Any) -> None:
-    # Plain text: titles, queries and URLs are shown as typed, with nothing to escape.
-    await update.effective_message.reply_text(text, **kwargs)
+    """Plain text: titles, queries and URLs are shown as typed, with nothing to escape.
+    A long answer goes out as several messages, buttons under the last."""
+    parts = split_message(text)
+    first = {key: value for key, value in kwargs.items() if key != "reply_markup"}
+    for number, part in enumerate(parts, 1):
+        await update.effective_message.reply_text(
+            part, **(kwargs if number == len(parts) else first))

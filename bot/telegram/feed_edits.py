@@ -24,8 +24,14 @@ class FeedRefused(Exception):
 
 
 def is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """Whether the URL is http(s) with a host and a valid port (`http://[::1/x` and
+    `…:99999/` make urllib raise, which is a no here, not a failure)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 async def vet_url(url: str, polling: PollingConfig) -> None:
@@ -36,7 +42,8 @@ async def vet_url(url: str, polling: PollingConfig) -> None:
     try:
         await AddressGuard.from_config(polling).check(url)
     except FeedError as exc:
-        raise FeedRefused(str(exc)) from None
+        # The reply already says "Refused:"; the guard's reason may say it too.
+        raise FeedRefused(str(exc).removeprefix("refused: ")) from None
 
 
 async def add_checked_feed(db: Database, polling: PollingConfig, url: str, language: str,
