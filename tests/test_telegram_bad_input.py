@@ -173,3 +173,12 @@ async def test_addtopic_reply_longer_than_a_message_is_split(tmp_path):
         assert_fits(messages)
         assert messages[0].text.startswith("Topic big created")
         assert await topics.get_topic(bot.db, "big") is not None
+
+
+async def test_test_command_reports_a_stored_query_the_parser_now_refuses(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        # Stored before the rule that a prefix may not span words (lʼ separates).
+        await topics.add_topic(bot.db, Topic("eu", "Europe", {"en": "europe", "fr": "lʼeurop*"}))
+        reply = await bot.ask("/test eu Europe and l'Europe", chat_id=ADMIN)
+        assert "en: yes, on europe" in reply
+        assert "fr: the stored query is now refused (a prefix* must be a single word)" in reply

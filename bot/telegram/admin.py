@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.alerts.outbox import alerts_sent_since, queue_length
+from bot.matching.query import QueryError
 from bot.model import LANGUAGES
 from bot.store import chats, topics
 from bot.store.feeds import list_feeds
@@ -135,7 +136,10 @@ async def test_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lang = await language_of(context, update.effective_chat.id)
     lines = [t(lang, "test.header", name=name)]
     for language, terms in try_topic(topic, text).items():
-        if terms is None:
+        if isinstance(terms, QueryError):
+            lines.append(t(lang, "input.stored_query_refused", language=language,
+                           error=terms.message))
+        elif terms is None:
             lines.append(t(lang, "test.no_match", language=language))
         else:
             lines.append(t(lang, "test.match", language=language, terms=", ".join(terms)))

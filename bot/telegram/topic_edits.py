@@ -123,11 +123,16 @@ def topic_from(form: TopicForm, filled: list[FilledQuery]) -> Topic:
     return Topic(form.name, form.title, queries)
 
 
-def try_topic(topic: Topic, text: str) -> dict[str, tuple[str, ...] | None]:
-    """Language -> the terms TEXT matches on, or None if that language's query does not match."""
-    found: dict[str, tuple[str, ...] | None] = {}
+def try_topic(topic: Topic, text: str) -> dict[str, tuple[str, ...] | QueryError | None]:
+    """Language -> the terms TEXT matches on, None if that language's query does not
+    match, or the QueryError of a stored query the parser now refuses."""
+    found: dict[str, tuple[str, ...] | QueryError | None] = {}
     for language, query in sorted(topic.queries.items()):
-        index = compile_topics([TopicQuery(topic.name, language, query)])
+        try:
+            index = compile_topics([TopicQuery(topic.name, language, query)])
+        except QueryError as error:
+            found[language] = error
+            continue
         matches = index.match(text, "", language)
         found[language] = matches[0].terms if matches else None
     return found
