@@ -8,9 +8,11 @@ from telegram import Bot
 
 from bot.alerts import outbox
 from bot.alerts.senders import TelegramSender
+from bot.config import SurgesConfig
 from bot.digests.service import NoticeService
 from bot.store import digests
 from bot.store.db import Database
+from bot.store.stories import RecordedEntry, record_entry
 from tests.fakes.alert_world import add_entry, add_feed, add_topic_named
 from tests.fakes.telegram_app import USER, running_bot
 
@@ -37,27 +39,26 @@ def notice_service(bot, db: Database, clock: Clock) -> tuple[NoticeService, Bot]
     telegram = Bot(bot.api.token, base_url=bot.api.base_url)
     sender = TelegramSender(telegram)
     service = NoticeService(db, lambda chat, html: sender.send(chat, None, html),
-                            clock=clock, interval=0.05)
+                            surges=SurgesConfig(enabled=False), clock=clock, interval=0.05)
     return service, telegram
 
 
 async def record(db: Database, feed_name: str, language: str, link: str, title: str,
-                 now: float) -> int:
+                 now: float, story: int | None = None) -> RecordedEntry:
+    """An entry matched `troops`, joining `story` (as the cluster stage decides) or not."""
     row = await db.fetchone("SELECT id FROM feeds WHERE name = ?", (feed_name,))
     feed_id = row[0] if row else await add_feed(db, f"https://{feed_name}.example/rss",
                                                 language, feed_name)
-    entry = await add_entry(db, feed_id, link, title, "", language, key=f"{feed_name}:{link}")
-    return await outbox.record_matches(db, entry, link, [("troops", ["troops"])], now)
+    entry = await add_entry(db, feed_id, link, title, "", language)
+    return await record_entry(db, entry, link, [("troops", ["troops"])], now, story_id=story)
 
 
 async def five_matches_in_three_stories(db: Database, now: float) -> None:
-    # one item in three feeds, one in two, one alone: three stories, five entries
-    await record(db, "lemonde", "fr", "https://x/a", "Des troupes en Ukraine", now)
-    await record(db, "bbc", "en", "https://x/a", "Troops in Ukraine", now + 1)
-    await record(db, "tass", "ru", "https://x/a", "Войска на Украине", now + 2)
-    await record(db, "rfi", "fr", "https://x/b", "Les soldats", now + 3)
-    await record(db, "bbc", "en", "https://x/b", "Soldiers", now + 4)
-    await record(db, "bbc", "en", "https://x/c", "Drones over Kyiv", now + 5)
+    first = await record(db, "lemonde", "fr", "https://x/a1", "Des troupes en Ukraine", now)
+    await record(db, "bbc", "en", "https://x/a2", "Troops in Ukraine", now + 1, first.story_id)
+    await record(db, "tass", "ru", "https://x/a3", "Войска на Украине", now + 2, first.story_id)
+    await record(db, "rfi", "fr", "https://x/b1", "Les soldats", now + 3)
+    await record(db, "bbc", "en", "https://x/c1", "Drones over Kyiv", now + 5)
 
 
 async def test_every_1m_sends_one_digest_listing_the_stories_and_no_instant_alert(world):
@@ -75,9 +76,10 @@ async def test_every_1m_sends_one_digest_listing_the_stories_and_no_instant_aler
         await service.tick()
         await service.tick()
         sent = world.api.sent_to(USER)[before:]
-    assert len(sent) == 1
+    assert len(sent) == 1, [m.text for m in sent]
     text = sent[0].text
     assert "3 stories" in text and "Western troops in Ukraine" in text
+    assert text.count("• ") == 3
     # most covered first: the three-outlet story, then two, then one
     assert text.index("Des troupes") < text.index("Les soldats") < text.index("Drones")
     assert "3 entries · lemonde, bbc, tass · fr · en · ru" in text
@@ -119,8 +121,8 @@ async def test_an_empty_period_sends_nothing_and_off_resumes_instant_alerts(worl
         await service.tick()  # what waited goes out at once, not at the hour
         assert len(world.api.sent_to(USER)) == before + 2  # the reply and the digest
         assert "Troops" in world.api.sent_to(USER)[-1].text
-        queued = await record(world.db, "bbc", "en", "https://x/d", "Later", clock.now + 1)
-    assert queued == 1  # instant again
+        later = await record(world.db, "bbc", "en", "https://x/d", "Later", clock.now + 1)
+    assert later.queued == 1  # instant again
 
 
 async def test_digest_command_answers_usage_status_and_refuses_short_periods(world):

@@ -87,7 +87,7 @@ class WaitingMatch:
     topic: str
     topic_title: str
     entry_id: int
-    story: str  # entries with the same story key are one story
+    story: str  # its coverage story; an entry in none is a story of its own (by link)
     title: str
     language: str
     outlet: str
@@ -97,15 +97,16 @@ class WaitingMatch:
 async def waiting_matches(db: Database, chat_id: int, before: float) -> list[WaitingMatch]:
     """The chat's digest items recorded before `before` and in no digest yet, oldest first."""
     rows = await db.fetchall(
-        "SELECT i.id, t.name, t.title AS topic_title, e.id AS entry_id, e.alert_key, "
+        "SELECT i.id, t.name, t.title AS topic_title, e.id AS entry_id, "
+        "COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
         "e.title, e.language, COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at "
         "FROM digest_items i JOIN matches m ON m.id = i.match_id "
         "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
-        "JOIN feeds f ON f.id = e.feed_id "
+        "JOIN feeds f ON f.id = e.feed_id LEFT JOIN story_entries se ON se.entry_id = e.id "
         "WHERE i.chat_id = ? AND i.notice_id IS NULL AND i.created_at < ? ORDER BY i.id",
         (chat_id, before))
     return [WaitingMatch(item_id=row["id"], topic=row["name"], topic_title=row["topic_title"],
-                         entry_id=row["entry_id"], story=row["alert_key"], title=row["title"],
+                         entry_id=row["entry_id"], story=row["story"], title=row["title"],
                          language=row["language"], outlet=row["outlet"],
                          matched_at=row["matched_at"]) for row in rows]
 
