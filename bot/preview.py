@@ -1,6 +1,8 @@
-"""`coverage-bot preview`: fetch every feed once, print what each topic would match now.
+"""`coverage-bot preview`: fetch every feed once, print what each topic would match now,
+and which story each matched entry would join.
 
-Stores nothing and sends nothing: feeds and topics come straight from the config.
+Stores nothing and sends nothing: feeds and topics come straight from the config;
+stories are grouped in memory, without pivot translations (nothing is translated).
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import httpx
@@ -18,6 +21,8 @@ from bot.feeds.fetch import FetchError, make_client
 from bot.feeds.poll import fetch_and_parse
 from bot.matching.index import TopicIndex, TopicQuery, compile_topics
 from bot.model import Entry
+from bot.stories.cluster import OpenStories
+from bot.stories.similarity import story_signature
 
 
 @dataclass(frozen=True)
@@ -26,17 +31,42 @@ class PreviewMatch:
     feed: FeedConfig
     entry: Entry
     terms: tuple[str, ...]
+    story: int = 0  # the in-memory story the entry joined (numbered from 1)
 
     def as_json(self) -> str:
         return json.dumps({
             "topic": self.topic, "feed": self.feed.url, "language": self.entry.language,
             "link": self.entry.link, "title": self.entry.title, "terms": list(self.terms),
+            "story": self.story,
         }, ensure_ascii=False)
 
     def as_text(self) -> str:
         outlet = self.feed.name or self.feed.url
         return (f"[{self.topic}] {outlet} ({self.entry.language}): {self.entry.title}\n"
-                f"    {self.entry.link}\n    matched: {', '.join(self.terms)}")
+                f"    {self.entry.link}\n    matched: {', '.join(self.terms)}"
+                f" · story {self.story}")
+
+
+@dataclass
+class PreviewStories:
+    """Matched entries grouped into stories as the service would, numbered from 1."""
+
+    window: float
+    open: OpenStories = field(default_factory=OpenStories)
+    of_link: dict[str, int] = field(default_factory=dict)
+
+    def story_of(self, entry: Entry, now: float) -> int:
+        if entry.alert_key in self.of_link:  # several topics, one entry: one story
+            return self.of_link[entry.alert_key]
+        signature = story_signature(entry.title, entry.summary, entry.language, entry.link)
+        story = self.open.best_story(signature, now, self.window)
+        if story is None:
+            story = len(self.open) + 1
+            self.open.add(story, signature, now)
+        else:
+            self.open.join(story, signature, now)
+        self.of_link[entry.alert_key] = story
+        return story
 
 
 def compile_config_topics(config: Config, only: str | None = None) -> TopicIndex:
@@ -50,11 +80,15 @@ def compile_config_topics(config: Config, only: str | None = None) -> TopicIndex
     )
 
 
-def matches_in(index: TopicIndex, feed: FeedConfig, entries: list[Entry]) -> list[PreviewMatch]:
+def matches_in(index: TopicIndex, feed: FeedConfig, entries: list[Entry],
+               stories: PreviewStories | None = None) -> list[PreviewMatch]:
     found = []
+    now = time.time()
     for entry in entries:
-        for match in index.match(entry.title, entry.summary, entry.language):
-            found.append(PreviewMatch(match.topic, feed, entry, match.terms))
+        matches = index.match(entry.title, entry.summary, entry.language)
+        story = stories.story_of(entry, now) if stories is not None and matches else 0
+        for match in matches:
+            found.append(PreviewMatch(match.topic, feed, entry, match.terms, story))
     return found
 
 
@@ -63,6 +97,7 @@ async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: 
     index = compile_config_topics(config, topic)
     semaphore = asyncio.Semaphore(config.polling.concurrency)
     failures = 0
+    stories = PreviewStories(config.stories.window)
 
     async with make_client(config.polling) as client:
         async def one(feed: FeedConfig) -> tuple[FeedConfig, list[Entry] | str]:
@@ -79,6 +114,6 @@ async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: 
                 failures += 1
                 print(f"coverage-bot: {feed.url}: {result}", file=sys.stderr)
                 continue
-            for match in matches_in(index, feed, result):
+            for match in matches_in(index, feed, result, stories):
                 print(match.as_json() if as_json else match.as_text(), file=out, flush=True)
     return 0

@@ -67,8 +67,11 @@ def test_preview_json_lists_each_match_with_its_terms_and_stores_nothing(tmp_pat
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows, result.stdout
     for row in rows:
-        assert set(row) == {"topic", "feed", "language", "link", "title", "terms"}
-        assert row["terms"]
+        assert set(row) == {"topic", "feed", "language", "link", "title", "terms", "story"}
+        assert row["terms"] and row["story"] >= 1
+    story_of = {}
+    for row in rows:  # an entry matched by two topics is in one story
+        assert story_of.setdefault(row["link"], row["story"]) == row["story"]
     found = {(r["topic"], r["feed"]) for r in rows}
     assert ("oreshnik", fr) in found and ("oreshnik", en) in found
     assert ("troops-ukraine", fr) in found

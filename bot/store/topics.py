@@ -32,6 +32,7 @@ class RecentMatch:
     published: datetime
     matched_at: datetime
     terms: tuple[str, ...]
+    entry_id: int = 0
 
 
 async def _write_queries(conn, topic_id: int, queries: dict[str, str]) -> None:
@@ -155,7 +156,7 @@ def _utc(seconds: float) -> datetime:
 async def recent_matches(db: Database, topic: str, n: int = 5) -> list[RecentMatch]:
     """The last `n` entries the topic matched, newest first."""
     rows = await db.fetchall(
-        "SELECT e.title, e.link, e.language, e.published_at, f.name AS feed_name, f.url, "
+        "SELECT e.id, e.title, e.link, e.language, e.published_at, f.name AS feed_name, f.url, "
         "m.matched_at, m.terms FROM matches m "
         "JOIN topics t ON t.id = m.topic_id "
         "JOIN entries e ON e.id = m.entry_id "
@@ -172,6 +173,6 @@ async def recent_matches(db: Database, topic: str, n: int = 5) -> list[RecentMat
         found.append(RecentMatch(
             title=row["title"], link=row["link"], feed_name=row["feed_name"] or row["url"],
             language=row["language"], published=_utc(row["published_at"]),
-            matched_at=_utc(row["matched_at"]), terms=terms,
+            matched_at=_utc(row["matched_at"]), terms=terms, entry_id=row["id"],
         ))
     return found

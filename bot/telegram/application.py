@@ -25,7 +25,7 @@ from telegram.ext import (
 
 from bot.config import Config
 from bot.model import LANGUAGES
-from bot.telegram import admin, admin_feeds, commands, digest_commands
+from bot.telegram import admin, admin_feeds, commands, digest_commands, story_commands
 from bot.telegram.context import CONTEXT_KEY, BotContext, reply
 from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
@@ -47,6 +47,8 @@ USER_COMMANDS = {
     "digest": digest_commands.digest_command,
     "surges": digest_commands.surges_command,
     "trend": digest_commands.trend_command,
+    "story": story_commands.story_command,
+    "coverage": story_commands.coverage_command,
 }
 ADMIN_COMMANDS = {
     "addtopic": admin.addtopic_command,
@@ -106,6 +108,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(
         only_new & filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)"),
         admin_feeds.import_document))
+    application.add_handler(CallbackQueryHandler(story_commands.story_button,
+                                                 pattern=story_commands.STORY_PATTERN))
     application.add_handler(CallbackQueryHandler(commands.topic_button,
                                                  pattern=commands.CALLBACK_PATTERN))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.alerts.render import shorten
 from bot.model import LANGUAGES, Topic
-from bot.store import chats, topics
+from bot.store import chats, stories, topics
 from bot.telegram.access import (
     ChannelRefused,
     channel_reference,
@@ -237,15 +237,23 @@ async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply_text(update, "\n".join(lines))
 
 
-async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choice_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                            choices: tuple[str, ...], usage: str) -> tuple[str, Target] | None:
+    """`/command CHOICE [@channel]`: the choice (lower-cased) and the chat it applies to,
+    after the permission checks; None once the usage line or a refusal was sent."""
     args, channels = _split_channel(context.args)
-    if len(args) != 1 or args[0].lower() not in LANGUAGES or len(channels) > 1:
-        await reply(update, context, "language.usage")
-        return
-    language = args[0].lower()
+    if len(args) != 1 or args[0].lower() not in choices or len(channels) > 1:
+        await reply(update, context, usage)
+        return None
     target = await _target(update, context, channels)
-    if target is None:
+    return None if target is None else (args[0].lower(), target)
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chosen = await choice_and_target(update, context, LANGUAGES, "language.usage")
+    if chosen is None:
         return
+    language, target = chosen
     await chats.set_language(services(context).db, target.chat_id, language)
     if target.channel:
         lang = await language_of(context, update.effective_chat.id)
@@ -281,11 +289,15 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, context, "recent.none", name=name)
         return
     lang = await language_of(context, update.effective_chat.id)
+    story_of = await stories.stories_of_entries(db, [m.entry_id for m in found])
     blocks = [t(lang, "recent.header", name=name)]
     for match in found:
-        blocks.append(t(lang, "recent.line", date=match.matched_at.strftime("%Y-%m-%d %H:%M UTC"),
-                        feed=match.feed_name, language=match.language,
-                        title=match.title[:300], link=match.link))
+        line = t(lang, "recent.line", date=match.matched_at.strftime("%Y-%m-%d %H:%M UTC"),
+                 feed=match.feed_name, language=match.language,
+                 title=match.title[:300], link=match.link)
+        if match.entry_id in story_of:
+            line += "\n" + t(lang, "stories.recent", id=story_of[match.entry_id])
+        blocks.append(line)
     await reply_text(update, "\n\n".join(blocks),
                      link_preview_options=LinkPreviewOptions(is_disabled=True))
 

@@ -425,8 +425,10 @@ class FakeBotAPI:
     def inject_message(self, chat_id: int, chat_type: str = "private", user_id: int | None = None,
                        text: str = "", thread_id: int | None = None,
                        chat_title: str | None = None, language_code: str | None = None,
-                       document: dict | None = None, caption: str | None = None) -> dict:
-        """Queue a message for getUpdates, as `user_id` in that chat; returns the update."""
+                       document: dict | None = None, caption: str | None = None,
+                       reply_to: int | None = None) -> dict:
+        """Queue a message for getUpdates, as `user_id` in that chat (a reply to the bot's
+        message `reply_to`, if given); returns the update."""
         user_id = chat_id if user_id is None else user_id
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[chat_id]),
@@ -450,6 +452,13 @@ class FakeBotAPI:
             message["message_thread_id"] = thread_id
             message["is_topic_message"] = True
             message["chat"]["is_forum"] = True
+        if reply_to is not None:
+            with self._lock:
+                shown = self.live.get((chat_id, reply_to), "")
+            message["reply_to_message"] = {
+                "message_id": reply_to, "date": int(time.time()), "chat": message["chat"],
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Coverage",
+                         "username": BOT_USERNAME}, "text": shown}
         return self._push("channel_post" if chat_type == "channel" else "message", message)
 
     def inject_document(self, chat_id: int, chat_type: str, user_id: int, file_id: str,

@@ -1,0 +1,110 @@
+"""/story (as a reply to an alert, or by id), the story button under alerts, and
+/coverage grow|each with its @channel form."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.digests.service import zone_of
+from bot.store import stories
+from bot.store.digests import chat_timezone
+from bot.stories.fanout import COVERAGE_MODES
+from bot.stories.render import ListedEntry, story_listing
+from bot.telegram.commands import choice_and_target
+from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.i18n import t
+
+log = logging.getLogger(__name__)
+
+STORY_PATTERN = r"^story:\d+$"
+CALLBACK_ALERT_LENGTH = 200  # Telegram's limit for a callback answer's text
+
+
+async def _title_in(context: ContextTypes.DEFAULT_TYPE, entry: stories.StoryEntry,
+                    lang: str) -> str:
+    translator = services(context).translator
+    if translator is None or entry.language == lang:
+        return entry.title
+    try:
+        translation = await translator.translate_entry(entry.title, "", entry.language, lang)
+    except Exception:  # the translator promises not to raise; the original title will do
+        log.warning("translating a story title failed", exc_info=True)
+        return entry.title
+    return translation.title if translation.translated else entry.title
+
+
+async def _listing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, story_id: int) -> str:
+    """The story as /story shows it in this chat, or the 'no such story' line."""
+    ctx = services(context)
+    lang = await language_of(context, chat_id)
+    entries = await stories.story_entries(ctx.db, story_id)
+    if not entries:
+        return t(lang, "stories.unknown", id=story_id)
+    titles = await asyncio.gather(*(_title_in(context, e, lang) for e in entries))
+    listed = [ListedEntry(e.outlet, e.language, e.published_at, title)
+              for e, title in zip(entries, titles)]
+    default = getattr(ctx.config.bot, "default_timezone", "UTC")
+    zone = zone_of(await chat_timezone(ctx.db, chat_id, default))
+    uncovered = await stories.uncovered_outlets(ctx.db, story_id)
+    return story_listing(story_id, listed, uncovered, lang, zone)
+
+
+async def story_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = services(context)
+    chat_id = update.effective_chat.id
+    args = context.args
+    if len(args) > 1 or (args and not args[0].isdigit()):
+        await reply(update, context, "stories.usage")
+        return
+    if args:
+        story_id = int(args[0])
+    else:
+        quoted = update.effective_message.reply_to_message
+        if quoted is None:
+            await reply(update, context, "stories.usage")
+            return
+        story_id = await stories.story_of_message(ctx.db, chat_id, quoted.message_id)
+        if story_id is None:
+            await reply(update, context, "stories.not_an_alert")
+            return
+    await reply_text(update, await _listing(context, chat_id, story_id),
+                     link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+async def story_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The button under an alert: the story's coverage as a reply to that alert (in a
+    channel, where a reply would reach every subscriber, as a pop-up to the one who tapped)."""
+    query = update.callback_query
+    chat = update.effective_chat
+    story_id = int(query.data.split(":")[1])
+    text = await _listing(context, chat.id, story_id)
+    if chat.type == ChatType.CHANNEL:
+        short = text if len(text) <= CALLBACK_ALERT_LENGTH else \
+            text[: CALLBACK_ALERT_LENGTH - 1] + "…"
+        await query.answer(short, show_alert=True)
+        return
+    await query.answer()
+    try:
+        await query.message.reply_text(
+            text, link_preview_options=LinkPreviewOptions(is_disabled=True),
+            do_quote=True)
+    except TelegramError as exc:  # the alert was deleted meanwhile, or the chat is gone
+        log.info("could not answer the story button in %s: %s", chat.id, exc)
+
+
+async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chosen = await choice_and_target(update, context, COVERAGE_MODES, "coverage.usage")
+    if chosen is None:
+        return
+    mode, target = chosen
+    await stories.set_coverage(services(context).db, target.chat_id, mode)
+    if target.channel:
+        await reply(update, context, f"coverage.{mode}_channel", channel=target.channel)
+    else:
+        await reply(update, context, f"coverage.{mode}")

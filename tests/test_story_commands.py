@@ -1,0 +1,90 @@
+"""/story by id, as a reply and as the alert's button; /coverage; story ids in /recent."""
+
+from __future__ import annotations
+
+from bot.store import chats, stories
+from tests.fakes.telegram_app import USER, running_bot
+
+GROUP = -100777
+
+
+async def _story(bot) -> int:
+    """A story of two entries (Le Monde, BBC); France 24 has no entry; the topic has no
+    Russian query, so TASS is not expected to cover it."""
+    async with bot.db.transaction() as conn:
+        await conn.execute("INSERT INTO topics (id, name, title, created_at, updated_at) "
+                           "VALUES (1, 'strikes', 'Strikes', 0, 0)")
+        for language, query in (("fr", "missiles"), ("en", "missiles")):
+            await conn.execute("INSERT INTO topic_queries VALUES (1, ?, ?)", (language, query))
+        for fid, url, language, name in ((1, "http://lemonde.test/rss", "fr", "Le Monde"),
+                                         (2, "http://bbc.test/rss", "en", "BBC"),
+                                         (3, "http://tass.test/rss", "ru", "TASS"),
+                                         (4, "http://france24.test/rss", "fr", "France 24")):
+            await conn.execute("INSERT INTO feeds (id, url, language, name, created_at) "
+                               "VALUES (?, ?, ?, ?, 0)", (fid, url, language, name))
+        for eid, fid, language, title in ((1, 1, "fr", "Des missiles sur Briansk"),
+                                          (2, 2, "en", "Missiles hit Bryansk")):
+            await conn.execute(
+                "INSERT INTO entries (id, feed_id, key, alert_key, link, title, summary, "
+                "language, published_at, first_seen_at, last_seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, '', ?, 1700000000, 0, 0)",
+                (eid, fid, f"k{eid}", f"http://x.test/{eid}", f"http://x.test/{eid}", title,
+                 language))
+    await chats.ensure_chat(bot.db, USER, "private", "reader", "en")
+    await chats.subscribe(bot.db, USER, "strikes")
+    first = await stories.record_entry(bot.db, 1, "http://x.test/1", [("strikes", ["missiles"])],
+                                       1.0)
+    await stories.record_entry(bot.db, 2, "http://x.test/2", [("strikes", ["missiles"])], 2.0,
+                               story_id=first.story_id)
+    return first.story_id
+
+
+async def test_story_by_id_lists_entries_and_who_has_not_covered_it(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        story = await _story(bot)
+        text = await bot.ask(f"/story {story}")
+        assert text.startswith(f"Story {story} · 2 outlets · 2 languages")
+        assert "22:13 · Le Monde (fr)\nDes missiles sur Briansk" in text
+        assert text.index("Le Monde") < text.index("BBC (en)")
+        assert text.endswith("Not covered yet by: France 24")
+        assert "no story 999" in (await bot.ask("/story 999")).lower()
+        assert (await bot.ask("/story abc")).startswith("Usage: reply /story")
+
+
+async def test_story_as_a_reply_to_its_alert_and_to_anything_else(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        story = await _story(bot)
+        async with bot.db.transaction() as conn:
+            await conn.execute("UPDATE story_messages SET message_id = 41")
+        text = await bot.ask("/story", reply_to=41)
+        assert text.startswith(f"Story {story} ·")
+        assert "not an alert" in await bot.ask("/story", reply_to=40)
+        assert (await bot.ask("/story")).startswith("Usage")
+
+
+async def test_the_story_button_answers_with_the_listing_under_the_alert(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        story = await _story(bot)
+        before = len(bot.api.sent_to(USER))
+        bot.api.inject_callback(USER, USER, f"story:{story}", message_id=5)
+        await bot.until(lambda: len(bot.api.sent_to(USER)) > before)
+        [listing] = bot.api.sent_to(USER)[before:]
+        assert listing.text.startswith(f"Story {story}") and listing.reply_to == 5
+        assert bot.api.callback_answers  # the button stops spinning
+
+
+async def test_coverage_mode_per_chat_refuses_bad_modes(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        assert "Coverage: each" in await bot.ask("/coverage each")
+        assert await stories.chat_coverage(bot.db, USER) == "each"
+        assert "Coverage: grow" in await bot.ask("/coverage GROW")
+        assert await stories.chat_coverage(bot.db, USER) == "grow"
+        assert (await bot.ask("/coverage sometimes")).startswith("Usage: /coverage grow|each")
+        assert (await bot.ask("/coverage")).startswith("Usage")
+
+
+async def test_recent_names_each_entrys_story(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        story = await _story(bot)
+        text = await bot.ask("/recent strikes")
+        assert text.count(f"Story {story} (/story {story})") == 2
