@@ -31,6 +31,7 @@ Translate = Callable[[str, str, str, str], Awaitable[object]]  # Translator.tran
 
 RETRY_BASE = 2.0
 RETRY_MAX = 600.0
+SURGE_CHECK_EVERY = 60.0  # counting a window of matches per topic is a scan; once a minute
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -43,7 +44,8 @@ def zone_of(name: str) -> ZoneInfo:
 class NoticeService:
     def __init__(self, db, send: Send, translate: Translate | None = None,
                  surges: SurgesConfig | None = None, default_timezone: str = "UTC",
-                 clock: Callable[[], float] = time.time, interval: float = 5.0) -> None:
+                 clock: Callable[[], float] = time.time, interval: float = 5.0,
+                 surge_check_every: float = SURGE_CHECK_EVERY) -> None:
         self.db = db
         self.send = send
         self.translate = translate
@@ -51,6 +53,8 @@ class NoticeService:
         self.default_timezone = default_timezone
         self.clock = clock
         self.interval = interval
+        self.surge_check_every = surge_check_every
+        self._surges_checked_at: float | None = None
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
@@ -75,7 +79,10 @@ class NoticeService:
     async def tick(self) -> None:
         now = self.clock()
         await self.write_digests(now)
-        if self.surges.enabled:
+        checked = self._surges_checked_at
+        if self.surges.enabled and (checked is None or now - checked >= self.surge_check_every
+                                    or now < checked):
+            self._surges_checked_at = now
             await self.write_surges(now)
         await self.send_due()
 
