@@ -103,8 +103,10 @@ class ClusterStage:
                                pivot_title, pivot_summary)
 
     async def place(self, stored: StoredEntry, matches: list[tuple[str, tuple[str, ...]]],
-                    now: float) -> RecordedEntry:
-        signature = await self.signature(stored.entry)
+                    now: float, signature: StorySignature | None = None) -> RecordedEntry:
+        """Join the entry to its story (or start one) with its matches and outbox work."""
+        if signature is None:
+            signature = await self.signature(stored.entry)
         async with self._lock:
             self.stories.expire(now, self.window)
             best = self.stories.best_story(signature, now, self.window)
@@ -154,15 +156,21 @@ class MatchStage:
         index = self.index
         queued = 0
         unmatched = []
+        matched = []
         for stored in entries:
             entry = stored.entry
             found = index.match(entry.title, entry.summary, entry.language)
-            if not found:
+            if found:
+                matched.append((stored, [(m.topic, tuple(m.terms)) for m in found]))
+            else:
                 unmatched.append(stored.id)
-                continue
-            recorded = await self.cluster.place(
-                stored, [(m.topic, tuple(m.terms)) for m in found],
-                time.time() if now is None else now)
+        # The poll's pivot translations at once (each one call, shared through the cache),
+        # then each entry placed in turn: a later entry may join a story an earlier started.
+        signatures = await asyncio.gather(*(self.cluster.signature(stored.entry)
+                                            for stored, _ in matched))
+        for (stored, found), signature in zip(matched, signatures):
+            recorded = await self.cluster.place(stored, found,
+                                                time.time() if now is None else now, signature)
             queued += recorded.queued
         await mark_matched(self.db, unmatched)
         if queued:

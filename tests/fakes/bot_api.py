@@ -530,6 +530,9 @@ class FakeBotAPI:
             return {"messages": len(self.messages), "count_429": self.count_429,
                     "per_chat": per_chat, "edits": len(self.edits), "edits_per_chat": edits,
                     "replies": sum(1 for m in self.messages if m.reply_to is not None),
+                    "replies_per_chat": _count(str(m.chat_id) for m in self.messages
+                                               if m.reply_to is not None),
+                    "shown": {f"{chat}:{mid}": text for (chat, mid), text in self.live.items()},
                     "first_at": self.messages[0].at if self.messages else None,
                     "last_at": self.messages[-1].at if self.messages else None}
 
@@ -835,6 +838,13 @@ class FakeBotAPI:
         file_id = path.rsplit("/", 1)[-1]
         with self._lock:
             return self._files.get(file_id)
+
+
+def _count(keys) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for key in keys:
+        counts[key] += 1
+    return counts
 
 
 def _ok(result: Any) -> tuple[int, dict]:
