@@ -52,8 +52,8 @@ async def test_precision_and_recall_with_pivot_stay_above_the_floor(labelled):
     pairs, entries = labelled
     pivots, _ = await pivot_translations(entries)
     found = measure(pairs, entries, pivots, THRESHOLD)
-    assert found.pairwise.precision >= 0.88 and found.pairwise.recall >= 0.78, found
-    assert found.clustered.precision >= 0.88 and found.clustered.recall >= 0.78, found
+    assert found.pairwise.precision >= 0.87 and found.pairwise.recall >= 0.76, found
+    assert found.clustered.precision >= 0.87 and found.clustered.recall >= 0.76, found
 
 
 async def test_without_pivot_only_language_free_signals_cross_languages(labelled):
@@ -62,4 +62,4 @@ async def test_without_pivot_only_language_free_signals_cross_languages(labelled
     with_pivot = measure(pairs, entries, pivots, THRESHOLD)
     without = measure(pairs, entries, None, THRESHOLD)
     assert with_pivot.pairwise_cross.recall > without.pairwise_cross.recall
-    assert without.pairwise.precision >= 0.85 and without.pairwise.recall >= 0.68, without
+    assert without.pairwise.precision >= 0.88 and without.pairwise.recall >= 0.64, without

@@ -1,7 +1,7 @@
 """Same event or not, across languages: signatures and their similarity."""
 
 from bot.stories.cluster import THRESHOLD
-from bot.stories.similarity import StorySignature, similarity, story_signature
+from bot.stories.similarity import MIN_SHARED, StorySignature, similarity, story_signature
 
 BBC = ("Zelensky meets Macron in Paris over long-range missiles",
        "Ukrainian leader Volodymyr Zelensky met Emmanuel Macron in the Elysee on Tuesday.")
@@ -60,3 +60,19 @@ def test_signature_round_trips_through_its_json_form():
 def test_language_without_stemmer_still_gets_name_features():
     sig = story_signature("Зеленський зустрівся з Макроном", "", "uk", "")
     assert "n:mkrn" in sig.features and not any(f.startswith("t:") for f in sig.features)
+
+
+def test_one_shared_name_alone_scores_far_below_a_match():
+    a = story_signature("Why Zelensky fired the head of the railway", "", "en", "")
+    b = story_signature("Президент Зеленский встретился с фермерами", "", "ru", "")
+    assert a.language_free & b.language_free == {"n:zlnsk"}
+    assert similarity(a, b) <= 1.0 / MIN_SHARED < 1.0
+
+
+def test_a_shared_year_weighs_less_than_a_shared_figure():
+    year = story_signature("Report on 2016 growth", "", "en", "")
+    year_too = story_signature("Rapport sur 2016", "", "fr", "")
+    figure = story_signature("Report: 2345 jobs lost", "", "en", "")
+    figure_too = story_signature("Rapport: 2345 emplois", "", "fr", "")
+    assert "y:2016" in year.features and "d:2345" in figure.features
+    assert similarity(year, year_too) < similarity(figure, figure_too)

@@ -30,8 +30,13 @@ PIVOT = "en"
 # entry's summary once.
 # A commonplace of news writing ("police", "killed", "government") is a weak
 # word: it says what kind of news it is, not which event.
-WORD, TITLE_WORD, WEAK_WORD, NAME, NUMBER = "w", "t", "g", "n", "d"
-WEIGHTS = {WORD: 1.0, TITLE_WORD: 1.0, WEAK_WORD: 0.3, NAME: 1.0, NUMBER: 1.5}
+# A year ("2016") dates the news more than it names the event.
+WORD, TITLE_WORD, WEAK_WORD, NAME, NUMBER, YEAR = "w", "t", "g", "n", "d", "y"
+WEIGHTS = {WORD: 1.0, TITLE_WORD: 1.0, WEAK_WORD: 0.3, NAME: 1.0, NUMBER: 1.5, YEAR: 0.3}
+LANGUAGE_FREE = (NAME, NUMBER, YEAR)
+# Two entries must share at least this much weight to score fully: one name in
+# common (a president, a country) is a topic, not an event.
+MIN_SHARED = 2.5
 LEXICAL = (WORD, TITLE_WORD, WEAK_WORD)
 # Only the opening of a summary is read: full-text feeds carry thousands of
 # words, which would drown the headline's.
@@ -152,7 +157,7 @@ class StorySignature:
 
 
 def make_signature(lexical_language: str, features: frozenset[str], link: str = "") -> StorySignature:
-    free = frozenset(f for f in features if f[0] in (NAME, NUMBER))
+    free = frozenset(f for f in features if f[0] in LANGUAGE_FREE)
     return StorySignature(lexical_language, features, link, _weight(features), free,
                           _weight(free))
 
@@ -191,7 +196,8 @@ def story_signature(title: str, summary: str, language: str, link: str,
     for text, is_title in ((title, True), (summary, False),
                            (pivot_title or "", True), (pivot_summary or "", False)):
         features.update(f"{NAME}:{key}" for key in _name_keys(text, is_title))
-        features.update(f"{NUMBER}:{number}" for number in _numbers(text))
+        features.update(f"{YEAR if _is_year(number) else NUMBER}:{number}"
+                        for number in _numbers(text))
     return make_signature(lexical_language, frozenset(features), _canonical_link(link))
 
 
@@ -209,7 +215,9 @@ def similarity(a: StorySignature, b: StorySignature) -> float:
     if not shared:
         return 0.0
     small, large = min(norm_a, norm_b), max(norm_a, norm_b)
-    return min(1.0, _weight(shared) / (small ** CONTAINMENT * large ** (1 - CONTAINMENT)))
+    weight = _weight(shared)
+    score = weight / (small ** CONTAINMENT * large ** (1 - CONTAINMENT))
+    return min(1.0, score * min(1.0, weight / MIN_SHARED))
 
 
 def _content_stems(text: str, language: str) -> list[str]:
@@ -266,6 +274,10 @@ def _skeleton(word: str) -> str:
             skeleton.append(char)
     key = "".join(skeleton)[:_SKELETON_LENGTH]
     return key if len(key) >= 3 else ""
+
+
+def _is_year(number: str) -> bool:
+    return len(number) == 4 and number[:2] in ("19", "20")
 
 
 def _numbers(text: str) -> set[str]:
