@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.alerts.render import telegram_length
-from bot.config import parse_config
+from bot.config import ConfigError, parse_config
 from bot.store import stories
 from bot.stories.fanout import Edit, Reply, Send, StoryChat, Subscriber, plan_delivery
 from bot.stories.render import (
@@ -66,9 +68,13 @@ def test_language_reply_and_listing():
     assert text.endswith("Pas encore couvert par : RT")
 
 
-def test_stories_window_is_configurable():
+def test_stories_window_is_configurable_and_checked():
     assert parse_config({}, {}).stories.window == 48 * 3600
     assert parse_config({"stories": {"window": "6h"}}, {}).stories.window == 6 * 3600
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"stories": {"window": "soon", "size": 3}}, {})
+    assert refused.value.problems[0].startswith("stories.window: expected a duration")
+    assert "stories.size: unknown key" in refused.value.problems
 
 
 async def test_stories_and_their_messages_are_pruned_with_their_entries(tmp_path):

@@ -193,8 +193,9 @@ async def next_due_at(db: Database) -> float | None:
 
 
 async def alerts_sent_since(db: Database, t: float) -> int:
-    row = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND sent_at >= ?",
-                            (t,))
+    """Alerts (not the edits and replies that grow them) sent since `t`."""
+    row = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND sent_at >= ? "
+                            "AND kind = 'send'", (t,))
     return row[0]
 
 
