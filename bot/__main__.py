@@ -94,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # PTB's JobQueue chatter
         from bot.app import ServiceError, run_service
         from bot.store.db import DatabaseError
+        from bot.store.lease import DatabaseHeld
 
         try:
             asyncio.run(run_service(config, console=args.console))
-        except (DatabaseError, ServiceError) as exc:
+        except (DatabaseError, DatabaseHeld, ServiceError) as exc:
             return _fail(str(exc))
         except KeyboardInterrupt:
             pass

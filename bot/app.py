@@ -29,8 +29,11 @@ from bot.store import chats
 from bot.store.db import Database
 from bot.store.digests import prune_notices
 from bot.store.feeds import sync_config_feeds
+from bot.store.health_reports import prune_health_reports
+from bot.store.lease import Lease
 from bot.store.stories import prune_stories
 from bot.store.topics import list_topics, sync_config_topics
+from bot.supervisor import LoopCannotRun, run_supervised
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator
 
@@ -114,8 +117,15 @@ async def run_service(config: Config, *, console: bool,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    db = await Database.open(config.storage.database)
+    lease = Lease.take(config.storage.database)  # DatabaseHeld: another service has it
+    try:
+        db = await Database.open(config.storage.database)
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
     application = None
+    reporter = None
     bot = None
     translator = None
     poller = None
@@ -138,7 +148,7 @@ async def run_service(config: Config, *, console: bool,
             application = build_application(config, context, rate_limiter)
             bot = delivery_bot(config, rate_limiter)
             sender = TelegramSender(bot)
-            on_health = AdminHealthReporter(application.bot, db, config)
+            on_health = reporter = AdminHealthReporter(application.bot, db, config)
 
         deliverer = Deliverer(db, sender, translator.translate_entry, console=console)
         # Pivot translations go through the same translator and cache as alerts.
@@ -175,22 +185,20 @@ async def run_service(config: Config, *, console: bool,
                 log.info("pruned %d delivered alerts past the retention", pruned)
             await prune_notices(db, time.time() - config.storage.retention)
             await prune_stories(db)  # stories whose entries were all pruned
+            await prune_health_reports(db, time.time() - config.storage.retention)
 
-        tasks = [asyncio.create_task(poller.run(stop), name="feed-poller"),
-                 asyncio.create_task(deliverer.run(stop), name="deliverer"),
-                 asyncio.create_task(_every(stop, HOUSEKEEPING_EVERY, housekeeping),
-                                     name="housekeeping")]
+        loops = {"feed poller": poller.run, "deliverer": deliverer.run,
+                 "housekeeping": lambda stop: _every(stop, HOUSEKEEPING_EVERY, housekeeping)}
         if notices is not None:
-            tasks.append(asyncio.create_task(notices.run(stop), name="digests-and-surges"))
+            loops["digests and surges"] = notices.run
+        if reporter is not None:
+            loops["health reporter"] = reporter.run
         log.info("coverage-bot running (%s): %d feeds, %d topics",
                  "console" if console else "telegram", len(config.feeds), len(config.topics))
-        await stop.wait()
-        log.info("stopping: finishing the polls and sends in flight")
-        if application is not None and application.updater.running:
-            await application.updater.stop()
-        for result in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(result, Exception):
-                log.error("%s ended with %r", tasks[0].get_name(), result)
+        try:
+            await run_supervised(loops, stop)
+        except LoopCannotRun as exc:
+            raise ServiceError(str(exc)) from None
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -208,3 +216,5 @@ async def run_service(config: Config, *, console: bool,
         if translator is not None:
             await translator.close()
         await db.close()
+        if lease is not None:
+            lease.release()

@@ -115,6 +115,7 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, then finish the sends in flight and release the rest."""
+        self._stopping = False  # run again after a stop (the supervisor restarts it)
         try:
             while not await self._start():
                 await self._wait(stop, self._retry_delay())

@@ -169,7 +169,9 @@ async def take_health_reports(db: Database, now: float,
                               failing_after: float = FAILING_REPORT_AFTER) -> list[HealthReport]:
     """Feeds failing for `failing_after` not yet reported, and reported ones that recovered.
 
-    Marks them reported in the same transaction, so each change is told once.
+    Marks them reported and writes them to the health report ledger
+    (`store/health_reports.py`) in the same transaction, so each change is told
+    once and none is lost on its way to the admins.
     """
     async with db.transaction() as conn:
         cursor = await conn.execute(
@@ -184,5 +186,11 @@ async def take_health_reports(db: Database, now: float,
         await conn.executemany(
             "UPDATE feeds SET failure_reported = ? WHERE id = ?",
             [(0 if r.state == "recovered" else 1, r.feed.id) for r in reports],
+        )
+        await conn.executemany(
+            "INSERT INTO health_reports (feed_id, feed_name, feed_url, state, error, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.feed.id, r.feed.name, r.feed.url, r.state, r.health.last_error, now)
+             for r in reports],
         )
     return reports

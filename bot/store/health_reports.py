@@ -1,0 +1,50 @@
+"""The health report ledger: feed failures and recoveries waiting to reach every admin.
+
+Rows are written by `store.feeds.take_health_reports`; each admin who has a
+report is added to it as soon as Telegram accepted the message, so a report is
+never sent twice to one admin and never marked done before it was sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class WaitingReport:
+    id: int
+    feed_name: str
+    feed_url: str
+    state: str  # failing | recovered
+    error: str | None
+    told: frozenset[int]
+
+
+async def waiting_reports(db: Database, limit: int = 100) -> list[WaitingReport]:
+    """Reports not yet done, oldest first (a recovery is never told before its failure)."""
+    rows = await db.fetchall(
+        "SELECT id, feed_name, feed_url, state, error, told FROM health_reports "
+        "WHERE done_at IS NULL ORDER BY id LIMIT ?", (limit,))
+    return [WaitingReport(row["id"], row["feed_name"], row["feed_url"], row["state"],
+                          row["error"], frozenset(json.loads(row["told"]))) for row in rows]
+
+
+async def mark_told(db: Database, report_id: int, admin_id: int) -> None:
+    """This admin has the report (or refused it for good): never send it to them again."""
+    await db.execute(
+        "UPDATE health_reports SET told = json_insert(told, '$[#]', ?) "
+        "WHERE id = ? AND NOT EXISTS (SELECT 1 FROM json_each(told) WHERE value = ?)",
+        (admin_id, report_id, admin_id))
+
+
+async def mark_done(db: Database, report_id: int, now: float) -> None:
+    await db.execute("UPDATE health_reports SET done_at = ? WHERE id = ?", (now, report_id))
+
+
+async def prune_health_reports(db: Database, before: float) -> int:
+    """Forget reports done before `before`; rows removed."""
+    return await db.execute(
+        "DELETE FROM health_reports WHERE done_at IS NOT NULL AND done_at < ?", (before,))
