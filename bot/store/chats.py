@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.model import Chat, Subscription
 from bot.store.db import Database
 from bot.store.digests import move_chat
+from bot.store.stories import move_chat_stories
 
 
 class UnknownTopic(LookupError):
@@ -163,6 +164,7 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
             "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending' "
             "WHERE chat_id = ? AND state IN ('pending', 'sending')", (new_id, old_id))
         await move_chat(conn, old_id, new_id)
+        await move_chat_stories(conn, old_id, new_id)
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
 
 

@@ -230,6 +230,15 @@ async def message_sent(conn, outbox_id: int, message_id: int | None) -> None:
                        (message_id, outbox_id))
 
 
+async def move_chat_stories(conn, old_id: int, new_id: int) -> None:
+    """Inside a chat's migration: its coverage mode and story messages follow it (the old
+    messages cannot be edited under the new id, so their coverage goes as replies)."""
+    await conn.execute("UPDATE chats SET coverage = (SELECT coverage FROM chats WHERE id = ?) "
+                       "WHERE id = ?", (old_id, new_id))
+    await conn.execute("UPDATE OR IGNORE story_messages SET chat_id = ?, editable = 0 "
+                       "WHERE chat_id = ?", (new_id, old_id))
+
+
 async def stop_editing(db: Database, story_id: int, chat_id: int) -> None:
     """Telegram will not edit this story message any more: later coverage goes as replies."""
     async with db.transaction() as conn:
