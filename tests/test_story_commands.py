@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.store import chats, stories
+from tests.fakes.bot_api import BOT_ID
 from tests.fakes.telegram_app import USER, running_bot
 
 GROUP = -100777
@@ -88,3 +89,25 @@ async def test_recent_names_each_entrys_story(tmp_path):
         story = await _story(bot)
         text = await bot.ask("/recent strikes")
         assert text.count(f"Story {story} (/story {story})") == 2
+
+
+async def test_a_channel_admin_sets_the_channels_coverage_and_its_button_answers_privately(
+        tmp_path):
+    channel = -1009001
+    async with running_bot(tmp_path) as bot:
+        story = await _story(bot)
+        bot.api.add_chat(channel, "channel", "Desk News", username="desknews")
+        bot.api.set_member(channel, BOT_ID, "administrator")
+        bot.api.set_member(channel, USER, "administrator")
+        assert "@desknews: each" in await bot.ask("/coverage each @desknews")
+        assert await stories.chat_coverage(bot.db, channel) == "each"
+        assert await stories.chat_coverage(bot.db, USER) == "grow"  # this chat untouched
+
+        # A tap under a channel post answers the one who tapped, not every subscriber.
+        bot.api.inject_callback(channel, USER, f"story:{story}", message_id=9,
+                                chat_type="channel")
+        await bot.until(lambda: bot.api.callback_answers)
+        answer = bot.api.callback_answers[-1].params
+        assert answer["show_alert"] is True and answer["text"].startswith(f"Story {story}")
+        assert len(answer["text"]) <= 200
+        assert bot.api.sent_to(channel) == []
