@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.config import FeedConfig
 from bot.model import Feed, FeedHealth
+from bot.store.config_seeds import entry_changed
 from bot.store.db import Database
 
 FAILING_REPORT_AFTER = 24 * 3600.0
@@ -58,16 +59,19 @@ async def sync_config_feeds(db: Database, feeds: Iterable[FeedConfig],
                             now: float | None = None) -> None:
     """Load the config file's feeds: add new URLs, update language, name, interval of known ones.
 
+    Only feeds whose file entry is new or changed since the previous start: a feed
+    deleted in chat stays deleted until its entry changes (`store/config_seeds.py`).
     Feeds added in chat and not named in the file are left alone.
     """
     now = time.time() if now is None else now
     async with db.transaction() as conn:
+        changed = [f for f in feeds if await entry_changed(conn, "feed", f.url, f)]
         await conn.executemany(
             "INSERT INTO feeds (url, language, name, interval_s, origin, created_at) "
             "VALUES (?, ?, ?, ?, 'config', ?) "
             "ON CONFLICT (url) DO UPDATE SET language = excluded.language, "
             "name = excluded.name, interval_s = excluded.interval_s",
-            [(f.url, f.language, f.name, f.interval, now) for f in feeds],
+            [(f.url, f.language, f.name, f.interval, now) for f in changed],
         )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.model import Topic
+from bot.store.config_seeds import entry_changed
 from bot.store.db import Database
 
 
@@ -47,11 +48,15 @@ async def sync_config_topics(db: Database, topics: Iterable[TopicLike],
                              now: float | None = None) -> None:
     """Load the config file's topics: add new names, update title and queries of known ones.
 
-    Topics created in chat and not named in the file are left alone.
+    Only topics whose file entry is new or changed since the previous start: the
+    others keep what admins changed in chat, and one deleted in chat stays deleted
+    (`store/config_seeds.py`). Topics created in chat and not in the file are left alone.
     """
     now = time.time() if now is None else now
     async with db.transaction() as conn:
         for topic in topics:
+            if not await entry_changed(conn, "topic", topic.name, topic):
+                continue
             await conn.execute(
                 "INSERT INTO topics (name, title, origin, created_at, updated_at) "
                 "VALUES (?, ?, 'config', ?, ?) "
