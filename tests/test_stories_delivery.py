@@ -3,13 +3,21 @@ through the real pipeline and python-telegram-bot to the fake Bot API."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 
+from bot.model import Entry
+from bot.store import stories
 from bot.store.chats import ensure_chat, subscribe
+from bot.store.entries import remember_entries
+from bot.store.feeds import get_feed_by_url
 from bot.store.stories import set_coverage
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.libretranslate import FakeLibreTranslate
 from tests.fakes.story_world import (
+    FEEDS,
     POWER_PLANT_FR,
     STRIKE_EN,
     STRIKE_FR,
@@ -154,3 +162,26 @@ async def test_the_same_entry_handed_over_twice_queues_nothing_more(world):
     await world.stage.recover()  # nothing pending
     await world.deliver()
     assert len(world.api.sent_to(READER)) == 1
+
+
+async def test_when_the_coverage_no_longer_fits_the_alert_a_reply_carries_it(world):
+    api = world.api
+    outlet, title, summary, pivot = STRIKE_FR
+    long_title = title + " — " + "analyse " * 600  # the alert alone fills Telegram's 4096
+    await world.publish((outlet, long_title, summary, None))
+    await world.deliver()
+    [alert] = alerts(api, READER)
+    first = await world.db.fetchone("SELECT story_id FROM story_entries")
+    # The BBC's entry joins that story (placed by the store, whatever the similarity says).
+    feed = await get_feed_by_url(world.db, FEEDS["BBC"].url)
+    _, en_title, en_summary, _ = STRIKE_EN
+    [stored] = await remember_entries(world.db, feed, [Entry(
+        key="bbc-1", link="https://bbc.example/1", title=en_title, summary=en_summary,
+        published=datetime.now(UTC), language="en")], time.time(), baseline=False)
+    await stories.record_entry(world.db, stored.id, stored.entry.alert_key,
+                               [("strikes", ("missiles",))], time.time(), story_id=first[0])
+    await world.deliver()
+    assert api.edits_of(READER) == []
+    coverage = next(r.text for r in replies(api, READER) if "Also covered by:" in r.text)
+    assert "BBC (en)" in coverage and "2 outlets · 2 languages" in coverage
+    assert api.text_of(READER, alert.message_id) is not None  # the alert itself is untouched
