@@ -3,9 +3,12 @@ gets a one-line answer that says what is expected, never the generic failure,
 and long answers are split or summarised to fit Telegram's 4,096 UTF-16 units."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.model import Topic
 from bot.store import chats, feeds, topics
+from bot.telegram.context import split_message
 from bot.telegram.opml import OpmlOutline, write_opml
 from tests.fakes.bot_api import telegram_length
 from tests.fakes.telegram_app import ADMIN, USER, running_bot
@@ -182,3 +185,20 @@ async def test_test_command_reports_a_stored_query_the_parser_now_refuses(tmp_pa
         reply = await bot.ask("/test eu Europe and l'Europe", chat_id=ADMIN)
         assert "en: yes, on europe" in reply
         assert "fr: the stored query is now refused (a prefix* must be a single word)" in reply
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab 🚀é\n"), max_size=3000), max_size=12))
+def test_split_message_keeps_every_part_within_the_limit_and_every_line(paragraphs):
+    text = "\n\n".join(paragraphs)
+    parts = split_message(text, limit=1000, max_parts=1000)
+    assert all(telegram_length(part) <= 1000 for part in parts)
+    if all(telegram_length(line) <= 1000 for line in text.split("\n")):
+        # Nothing shortened: the parts hold the same lines, in order.
+        kept = [line for part in parts for line in part.split("\n") if line]
+        assert kept == [line for line in text.split("\n") if line]
+
+
+def test_split_message_past_its_parts_ends_in_an_ellipsis():
+    parts = split_message("\n".join(["x" * 900] * 20), limit=1000, max_parts=3)
+    assert len(parts) == 3 and parts[-1].endswith("…")
