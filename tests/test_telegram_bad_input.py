@@ -78,6 +78,11 @@ BAD_ARGUMENTS = [
     ("/trend nothing", USER, "Unknown topic: nothing"),
     ("/surges", USER, "Usage: /surges"),
     ("/surges maybe", USER, "Usage: /surges"),
+    ("/story ¹", USER, "Usage: reply /story"),
+    ("/story 99999999999999999999", USER, "Usage: reply /story"),
+    ("/story 1 2", USER, "Usage: reply /story"),
+    ("/story 12", USER, "There is no story 12"),
+    ("/coverage sometimes", USER, "Usage: /coverage"),
 ]
 
 
@@ -151,7 +156,7 @@ async def test_topics_listing_fits_one_message_in_utf16_units(tmp_path):
 
 
 @pytest.mark.parametrize("data", ["sub:99999999999999999999", "unsub:99999999999999999999",
-                                  "sub:9223372036854775808", "sub:0"])
+                                  "sub:9223372036854775808", "sub:0", "sub:٣"])
 async def test_forged_callback_data_answers_that_the_topic_is_gone(tmp_path, data):
     async with running_bot(tmp_path) as bot:
         await topics.add_topic(bot.db, TROOPS)
@@ -160,6 +165,16 @@ async def test_forged_callback_data_answers_that_the_topic_is_gone(tmp_path, dat
         await bot.until(lambda: bot.api.callback_answers)
         assert bot.api.callback_answers[0].params["text"] == "This topic no longer exists."
         assert await chats.subscriptions(bot.db, USER) == []
+        assert GENERIC_FAILURE not in "".join(bot.api.texts_to(USER))
+
+
+@pytest.mark.parametrize("data", ["story:99999999999999999999", "story:٣"])
+async def test_forged_story_button_answers_that_there_is_no_such_story(tmp_path, data):
+    async with running_bot(tmp_path) as bot:
+        [listing] = await bot.send("/topics")
+        bot.api.inject_callback(USER, USER, data, listing.message_id)
+        await bot.until(lambda: bot.api.callback_answers)
+        assert bot.api.callback_answers[0].params["text"].startswith("There is no story")
         assert GENERIC_FAILURE not in "".join(bot.api.texts_to(USER))
 
 

@@ -20,15 +20,15 @@ from bot.telegram.access import (
     may_manage_chat,
     resolve_channel,
 )
+from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
 
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
 TOPIC_BUTTONS_MAX = 90  # Telegram refuses keyboards of more than 100 buttons
-CALLBACK_PATTERN = r"^(sub|unsub):[0-9]+$"
+CALLBACK_PATTERN = r"^(sub|unsub):\d+$"
 NAMES_LISTED = 30  # names of topics in one line of an answer; the rest are counted
-_LARGEST_ID = 2**63 - 1  # SQLite's largest integer; a larger id can only be forged
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,10 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await may_manage_chat(context.bot, update):
         await query.answer(t(lang, "error.group_admins_only"), show_alert=True)
         return
-    action, topic_id = query.data.split(":")
+    action, data = query.data.split(":")
     # Callback data comes from the client: a forged id may not even fit SQLite.
-    name = await topics.topic_name(ctx.db, int(topic_id)) if int(topic_id) <= _LARGEST_ID else None
+    topic_id = positive_int(data)
+    name = await topics.topic_name(ctx.db, topic_id) if topic_id is not None else None
     if name is None:
         await query.answer(t(lang, "topics.gone"), show_alert=True)
     elif action == "sub":
@@ -266,12 +267,7 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 def _recent_count(args: list[str]) -> int | None:
     if len(args) == 1:
         return RECENT_DEFAULT
-    # ASCII digits only: str.isdigit() also accepts "¹", which int() refuses, and
-    # a few of them are enough to tell a count from nonsense.
-    if len(args) == 2 and args[1].isascii() and args[1].isdigit() and len(args[1]) <= 3:
-        count = int(args[1])
-        return count if 1 <= count <= RECENT_MAX else None
-    return None
+    return positive_int(args[1], RECENT_MAX) if len(args) == 2 else None
 
 
 async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

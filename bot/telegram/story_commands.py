@@ -16,6 +16,7 @@ from bot.store import stories
 from bot.store.digests import chat_timezone
 from bot.stories.fanout import COVERAGE_MODES
 from bot.stories.render import ListedEntry, story_listing
+from bot.telegram.arguments import positive_int
 from bot.telegram.commands import choice_and_target
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
@@ -59,12 +60,11 @@ async def story_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     ctx = services(context)
     chat_id = update.effective_chat.id
     args = context.args
-    if len(args) > 1 or (args and not args[0].isdigit()):
+    story_id = positive_int(args[0]) if len(args) == 1 else None
+    if len(args) > 1 or (args and story_id is None):
         await reply(update, context, "stories.usage")
         return
-    if args:
-        story_id = int(args[0])
-    else:
+    if not args:
         quoted = update.effective_message.reply_to_message
         if quoted is None:
             await reply(update, context, "stories.usage")
@@ -82,7 +82,11 @@ async def story_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     channel, where a reply would reach every subscriber, as a pop-up to the one who tapped)."""
     query = update.callback_query
     chat = update.effective_chat
-    story_id = int(query.data.split(":")[1])
+    story_id = positive_int(query.data.split(":")[1])
+    if story_id is None:  # forged: no story has this id
+        await query.answer(t(await language_of(context, chat.id), "stories.unknown",
+                             id=query.data.split(":")[1][:20]), show_alert=True)
+        return
     text = await _listing(context, chat.id, story_id)
     if chat.type == ChatType.CHANNEL:
         short = text if len(text) <= CALLBACK_ALERT_LENGTH else \
