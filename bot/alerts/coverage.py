@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import MAX_LENGTH, strip_html, telegram_length
+from bot.digests.service import zone_of
 from bot.store import stories
 from bot.store.db import Database
+from bot.store.digests import chat_timezone
 from bot.stories.render import (
     CoverageItem,
     coverage_block,
@@ -81,7 +84,12 @@ async def _story_message(db: Database, item: OutboxItem, entries: list[stories.S
     others = [e for e in entries if e.entry_id != shown_entry]
     budget = MAX_LENGTH - telegram_length(strip_html(alert)) - 2
     return _join(alert, coverage_block(_items(others), _items(entries), item.chat_language,
-                                       budget=max(budget, 0)))
+                                       await _zone(db, item.chat_id), budget=max(budget, 0)))
+
+
+async def _zone(db: Database, chat_id: int) -> ZoneInfo:
+    """The chat's time zone, for the times coverage lines show."""
+    return zone_of(await chat_timezone(db, chat_id, "UTC"))
 
 
 async def compose(db: Database, item: OutboxItem, render: RenderAlert,
@@ -118,6 +126,6 @@ async def compose(db: Database, item: OutboxItem, render: RenderAlert,
             return Outgoing(html, buttons, edit_message_id=message.message_id)
     # The message cannot carry the coverage (too old, deleted, too long): a reply does.
     others = [e for e in entries if e.entry_id != message.entry_id]
-    block = coverage_block(_items(others), _items(entries), lang)
+    block = coverage_block(_items(others), _items(entries), lang, await _zone(db, item.chat_id))
     return Outgoing(block, buttons, reply_to=message.message_id)
 
