@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import MAX_LENGTH, strip_html, telegram_length
+from bot.alerts.senders import OnStart, Sender
 from bot.digests.service import zone_of
 from bot.store import stories
 from bot.store.db import Database
@@ -90,6 +91,17 @@ async def _story_message(db: Database, item: OutboxItem, entries: list[stories.S
 async def _zone(db: Database, chat_id: int) -> ZoneInfo:
     """The chat's time zone, for the times coverage lines show."""
     return zone_of(await chat_timezone(db, chat_id, "UTC"))
+
+
+async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
+                   on_start: OnStart) -> int | None:
+    """Send or redraw; the message id the row is marked sent with."""
+    if out.edit_message_id is not None:
+        await sender.edit(item.chat_id, out.edit_message_id, out.html, on_start=on_start,
+                          buttons=out.buttons)
+        return out.edit_message_id
+    return await sender.send(item.chat_id, item.thread_id, out.html, on_start=on_start,
+                             buttons=out.buttons, reply_to=out.reply_to)
 
 
 async def compose(db: Database, item: OutboxItem, render: RenderAlert,

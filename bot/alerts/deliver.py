@@ -17,7 +17,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.alerts import outbox
-from bot.alerts.coverage import NothingToSend, Outgoing, compose
+from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import SUMMARY_LENGTH, clean, render_alert, shorten, view_from
 from bot.alerts.senders import (
@@ -299,19 +299,6 @@ class Deliverer:
                            partial(outbox.mark_dead, self.db, item.id, reason))
         return None
 
-    async def _transmit(self, item: OutboxItem, out: Outgoing) -> int | None:
-        """Send or redraw; the message id the row is marked sent with."""
-        def on_start() -> None:
-            self._sending.add(item.chat_id)
-
-        if out.edit_message_id is not None:
-            await self.sender.edit(item.chat_id, out.edit_message_id, out.html,
-                                   on_start=on_start, buttons=out.buttons)
-            return out.edit_message_id
-        return await self.sender.send(item.chat_id, item.thread_id, out.html,
-                                      on_start=on_start, buttons=out.buttons,
-                                      reply_to=out.reply_to)
-
     async def _deliver(self, item: OutboxItem) -> str:
         out = await self._compose(item)
         if out is None:
@@ -323,7 +310,8 @@ class Deliverer:
             backoff = 0.0
             try:
                 async with self._in_flight:
-                    message_id = await self._transmit(item, out)
+                    message_id = await transmit(
+                        self.sender, item, out, lambda: self._sending.add(item.chat_id))
             except EditImpossible as exc:
                 # Deleted, too old or too long: from now on a reply carries the coverage.
                 log.info("story message in chat %s cannot be edited (%s): replying",
