@@ -21,6 +21,8 @@ QUERIES = {
         "europ* AND (union OR brexit)",
         "kill AND NOT (police OR army)",
         "world's",
+        "“prime minister” -«brexit»",
+        "ukraine -“prime minister”",
     ],
     "fr": [
         "ukraine",
@@ -32,6 +34,9 @@ QUERIES = {
         "l'espace",
         "or",
         "mort* AND NOT (trump OR obama)",
+        "«droits des femmes» OR „etats unis“",
+        "europ* -«union europeenne»",
+        "lʼespace",
     ],
     "ru": [
         "украина",
@@ -43,6 +48,7 @@ QUERIES = {
         "россия -путин",
         "и AND газ",
         "ковид* OR covid",
+        "«внешней политике» OR -„россия“ путин",
     ],
 }
 
