@@ -83,6 +83,10 @@ BAD_ARGUMENTS = [
     ("/story 1 2", USER, "Usage: reply /story"),
     ("/story 12", USER, "There is no story 12"),
     ("/coverage sometimes", USER, "Usage: /coverage"),
+    ("/subscribe troops -100999999999999999999999999", USER, "I can't find the channel"),
+    ("/subscribe troops @nosuchchannel", USER, "I can't find the channel"),
+    ("/subscribe troops @a @b", USER, "Usage: /subscribe"),
+    ("/language fr @nosuchchannel", USER, "I can't find the channel"),
 ]
 
 
