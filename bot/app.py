@@ -188,6 +188,7 @@ async def run_service(config: Config, *, console: bool,
             await prune_health_reports(db, time.time() - config.storage.retention)
 
         loops = {"feed poller": poller.run, "deliverer": deliverer.run,
+                 "matching retries": stage.run,
                  "housekeeping": lambda stop: _every(stop, HOUSEKEEPING_EVERY, housekeeping)}
         if notices is not None:
             loops["digests and surges"] = notices.run

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.alerts.render import SUMMARY_LENGTH, clean, shorten
+from bot.backoff import backoff_delay
 from bot.matching.index import (
     EMPTY_INDEX,
     TopicIndex,
@@ -129,6 +130,11 @@ class MatchStage:
         self.index = index
         self._on_recorded = on_recorded  # wakes the deliverer
         self.cluster = cluster or ClusterStage(db, window)
+        self.retry_base = 1.0  # seconds before an entry that failed is matched again, doubling
+        self.retry_max = 3600.0
+        # entry id -> (feed, entry, failures, monotonic time of the next try)
+        self._failed: dict[int, tuple[Feed, StoredEntry, int, float]] = {}
+        self._wake = asyncio.Event()
 
     @classmethod
     async def load(cls, db: Database, on_recorded: Callable[[], None] = lambda: None,
@@ -152,35 +158,91 @@ class MatchStage:
 
     async def on_new_entries(self, feed: Feed, entries: list[StoredEntry],
                              now: float | None = None) -> int:
-        """Match each new entry and store its matches with their outbox rows; rows queued."""
+        """Match each new entry and store its matches with their outbox rows; rows queued.
+
+        An entry whose matching or recording fails is kept and tried again while
+        the service runs (`run`), with backoff; the others go on.
+        """
         index = self.index
         queued = 0
         unmatched = []
         matched = []
         for stored in entries:
             entry = stored.entry
-            found = index.match(entry.title, entry.summary, entry.language)
+            try:
+                found = index.match(entry.title, entry.summary, entry.language)
+            except Exception as exc:
+                self._failed_entry(feed, stored, exc)
+                continue
             if found:
                 matched.append((stored, [(m.topic, tuple(m.terms)) for m in found]))
             else:
-                unmatched.append(stored.id)
+                unmatched.append(stored)
         # The poll's pivot translations at once (each one call, shared through the cache),
         # then each entry placed in turn: a later entry may join a story an earlier started.
         signatures = await asyncio.gather(*(self.cluster.signature(stored.entry)
-                                            for stored, _ in matched))
+                                            for stored, _ in matched), return_exceptions=True)
         for (stored, found), signature in zip(matched, signatures):
-            recorded = await self.cluster.place(stored, found,
-                                                time.time() if now is None else now, signature)
+            try:
+                if isinstance(signature, BaseException):
+                    raise signature
+                recorded = await self.cluster.place(stored, found,
+                                                    time.time() if now is None else now,
+                                                    signature)
+            except Exception as exc:
+                self._failed_entry(feed, stored, exc)
+                continue
+            self._settled(stored)
             queued += recorded.queued
-        await mark_matched(self.db, unmatched)
+        try:
+            await mark_matched(self.db, [stored.id for stored in unmatched])
+        except Exception as exc:
+            for stored in unmatched:
+                self._failed_entry(feed, stored, exc)
+        else:
+            for stored in unmatched:
+                self._settled(stored)
         if queued:
             self._on_recorded()
         return queued
 
+    def _failed_entry(self, feed: Feed, stored: StoredEntry, exc: Exception) -> None:
+        """Keep the entry to match again later; said once per entry, however often it fails."""
+        failures = self._failed[stored.id][2] if stored.id in self._failed else 0
+        if failures == 0:
+            log.error("matching entry %s of %s failed (%r); trying again while running",
+                      stored.id, feed.url, exc, exc_info=exc)
+        delay = backoff_delay(failures, self.retry_base, self.retry_max)
+        self._failed[stored.id] = (feed, stored, failures + 1, time.monotonic() + delay)
+        self._wake.set()
+
+    def _settled(self, stored: StoredEntry) -> None:
+        if self._failed.pop(stored.id, None) is not None:
+            log.info("entry %s matched and recorded after all", stored.id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Match again, each at its time, the entries whose matching failed in this run."""
+        while not stop.is_set():
+            self._wake.clear()
+            now = time.monotonic()
+            for feed, stored, _, due_at in list(self._failed.values()):
+                if due_at <= now and not stop.is_set():
+                    await self.on_new_entries(feed, [stored])
+            next_at = min((due for *_, due in self._failed.values()), default=now + 3600.0)
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waits, timeout=max(0.01, next_at - time.monotonic()),
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+
     async def recover(self) -> int:
         """Match entries stored as new whose matching a crash or an error interrupted."""
         queued = 0
-        while batch := await pending_entries(self.db):
+        after = 0  # once each: one that fails again waits for `run`, not for this loop
+        while batch := await pending_entries(self.db, after=after):
             for feed, stored in batch:
                 queued += await self.on_new_entries(feed, [stored])
+            after = batch[-1][1].id
         return queued

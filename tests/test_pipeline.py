@@ -1,5 +1,6 @@
 """The match stage: new entries become stored matches and outbox rows, once, even across a crash."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from bot.config import FeedConfig
@@ -93,4 +94,65 @@ async def test_topic_edits_reach_the_live_index(tmp_path):
     await delete_topic(db, "oreshnik")
     await stage.topics_changed()
     assert stage.index.topics == ("strikes",)
+    await db.close()
+
+
+async def test_a_link_first_seen_in_an_en_feed_matches_its_fr_copy_for_an_fr_only_topic(
+        tmp_path):
+    db, fr_feed = await world(tmp_path)  # topic oreshnik has only a fr query
+    await sync_config_feeds(db, [FeedConfig(url="https://bbc.example/rss", language="en",
+                                            name="BBC")])
+    en_feed = await get_feed_by_url(db, "https://bbc.example/rss")
+    stage = await MatchStage.load(db)
+    link = "https://reuters.example/oreshnik"
+    en_copy = Entry(key="en-1", link=link, title="Oreshnik missile strikes Dnipro", summary="",
+                    published=NOW, language="en")
+    fr_copy = Entry(key="fr-1", link=link, title="Le missile Orechnik frappe Dnipro", summary="",
+                    published=NOW, language="fr")
+    new = await remember_entries(db, en_feed, [en_copy], NOW.timestamp(), baseline=False)
+    assert await stage.on_new_entries(en_feed, new) == 0  # no en query
+    new = await remember_entries(db, fr_feed, [fr_copy], NOW.timestamp(), baseline=False)
+    assert await stage.on_new_entries(fr_feed, new) == 1
+    assert await outbox_rows(db) == [(42, "fr-1")]
+    # and a third copy of the link does not send the chat a second message
+    await add_topic(db, Topic("dnipro", "Dnipro", {"fr": "dnipro"}))
+    await subscribe(db, 42, "dnipro")
+    await stage.topics_changed()
+    other = Entry(key="fr-2", link=link, title="Orechnik : frappe sur Dnipro", summary="",
+                  published=NOW, language="fr")
+    await sync_config_feeds(db, [FeedConfig(url="https://lefigaro.example/rss", language="fr")])
+    figaro = await get_feed_by_url(db, "https://lefigaro.example/rss")
+    new = await remember_entries(db, figaro, [other], NOW.timestamp(), baseline=False)
+    await stage.on_new_entries(figaro, new)
+    sends = await db.fetchall("SELECT COUNT(*) FROM outbox WHERE chat_id = 42 AND kind = 'send'")
+    assert sends[0][0] == 1
+    await db.close()
+
+
+async def test_an_entry_whose_recording_fails_is_retried_while_running_and_logged_once(
+        tmp_path, caplog):
+    db, feed = await world(tmp_path)
+    stage = await MatchStage.load(db)
+    stage.retry_base = 0.05
+    stop = asyncio.Event()
+    retrying = asyncio.create_task(stage.run(stop))
+    await db.execute("CREATE TRIGGER refuse BEFORE INSERT ON matches "
+                     "BEGIN SELECT RAISE(ABORT, 'injected: disk I/O error'); END")
+    new = await remember_entries(db, feed, [entry("p", "Oreshnik : nouvelle frappe"),
+                                            entry("q", "Météo")], NOW.timestamp(),
+                                 baseline=False)
+    assert await stage.on_new_entries(feed, new) == 0
+    await asyncio.sleep(0.4)  # a few retries fail too
+    assert await outbox_rows(db) == []
+    assert [e.entry.key for _, e in await pending_entries(db)] == ["p"]  # the other is done
+    await db.execute("DROP TRIGGER refuse")
+    for _ in range(100):
+        if await outbox_rows(db):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await retrying
+    assert await outbox_rows(db) == [(42, "p")]
+    assert caplog.text.count("matching entry") == 1
+    assert await pending_entries(db) == []
     await db.close()

@@ -21,9 +21,9 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
                            ) -> list[StoredEntry]:
     """Store a poll's entries in one transaction; return those that should go on to matching.
 
-    New means: first time this feed shows this key, its canonical link (alert_key) not
-    already stored from any feed, published within `retention`, and not the feed's
-    baseline poll (whose entries are only recorded as seen). Known entries get
+    New means: first time this feed shows this key (a link another feed stored is new
+    for this one too), published within `retention`, and not the feed's baseline poll
+    (whose entries are only recorded as seen). Known entries get
     `last_seen_at = now` so pruning keeps what feeds still show.
     """
     batch: dict[str, Entry] = {}
@@ -43,26 +43,22 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
             known.update(row[0] for row in await cursor.fetchall())
         fresh = [batch[k] for k in keys if k not in known]
 
-        seen_links: set[str] = set()
-        alert_keys = list({e.alert_key for e in fresh})
-        for part in _chunks(alert_keys):
-            cursor = await conn.execute(
-                f"SELECT DISTINCT alert_key FROM entries WHERE alert_key IN "
-                f"({','.join('?' * len(part))})", tuple(part))
-            seen_links.update(row[0] for row in await cursor.fetchall())
-
         if known:
             await conn.executemany(
                 "UPDATE entries SET last_seen_at = ? WHERE feed_id = ? AND key = ?",
                 [(now, feed.id, k) for k in known])
         if not fresh:
             return []
+        # A link another feed already stored is new here all the same: this feed's
+        # language query decides whether it matches, and the outbox keeps one message
+        # per link and chat.
         wanted: list[Entry] = []
         if not baseline:
+            links: set[str] = set()
             for entry in fresh:
-                if entry.alert_key in seen_links or entry.published.timestamp() < oldest:
+                if entry.alert_key in links or entry.published.timestamp() < oldest:
                     continue
-                seen_links.add(entry.alert_key)  # the same link twice in one poll is one
+                links.add(entry.alert_key)  # the same link twice in one poll is one
                 wanted.append(entry)
         waiting = {e.key for e in wanted}
         await conn.executemany(
@@ -98,13 +94,15 @@ def _stored(row) -> StoredEntry:
         published=datetime.fromtimestamp(row["published_at"], UTC), language=row["language"]))
 
 
-async def pending_entries(db: Database, limit: int = 500) -> list[tuple[Feed, StoredEntry]]:
-    """New entries whose matching a crash or an error interrupted, oldest first."""
+async def pending_entries(db: Database, limit: int = 500,
+                          after: int = 0) -> list[tuple[Feed, StoredEntry]]:
+    """New entries whose matching a crash or an error interrupted, oldest first (ids above
+    `after`)."""
     rows = await db.fetchall(
         "SELECT e.id, e.feed_id, e.key, e.link, e.title, e.summary, e.language, "
         "e.published_at, f.url, f.language AS feed_language, f.name, f.interval_s "
         "FROM entries e JOIN feeds f ON f.id = e.feed_id "
-        "WHERE e.pending_match = 1 ORDER BY e.id LIMIT ?", (limit,))
+        "WHERE e.pending_match = 1 AND e.id > ? ORDER BY e.id LIMIT ?", (after, limit))
     return [(Feed(id=row["feed_id"], url=row["url"], language=row["feed_language"],
                   name=row["name"], interval=row["interval_s"]), _stored(row)) for row in rows]
 
