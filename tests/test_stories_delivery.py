@@ -185,3 +185,26 @@ async def test_when_the_coverage_no_longer_fits_the_alert_a_reply_carries_it(wor
     coverage = next(r.text for r in replies(api, READER) if "Also covered by:" in r.text)
     assert "BBC (en)" in coverage and "2 outlets · 2 languages" in coverage
     assert api.text_of(READER, alert.message_id) is not None  # the alert itself is untouched
+
+
+async def test_entries_are_grouped_without_a_pivot_when_the_translator_is_down(tmp_path):
+    with FakeBotAPI() as api, FakeLibreTranslate() as libre:
+        libre.script.fail_status, libre.script.fail_count = 503, -1
+        world = await StoryWorld(tmp_path, api, libre.url).start()
+        try:
+            await ensure_chat(world.db, READER, "private", "reader", "en")
+            await subscribe(world.db, READER, "strikes")
+            await world.publish(STRIKE_FR)
+            await world.deliver()
+            await world.publish(STRIKE_EN)  # names and numbers still link the two
+            await world.publish(POWER_PLANT_FR)
+            stories_of = [r[0] for r in await world.db.fetchall(
+                "SELECT story_id FROM story_entries ORDER BY entry_id")]
+            assert stories_of[0] == stories_of[1] != stories_of[2]
+            await world.deliver()
+            strike, power_plant = alerts(api, READER)  # the strike's alert grew instead
+            [edit] = api.edits_of(READER)
+            assert edit.params["message_id"] == strike.message_id
+            assert "BBC (en)" in api.text_of(READER, strike.message_id)
+        finally:
+            await world.stop()
