@@ -260,6 +260,13 @@ def test_map_terms_gives_prefixes_without_star_and_quotes_what_needs_it():
     assert parse_query(format_query(mapped), "ru") == mapped
 
 
+def test_map_terms_keeps_a_translated_prefix_readable():
+    # A translation ending in a separator would write back as `europ-*`, refused.
+    mapped = map_terms(parse_query("europ* AND x", "en"), {"europ": "europ-", "x": "x"}.get)
+    assert format_query(mapped) == "europ* AND x"
+    assert parse_query(format_query(mapped), "en") == mapped
+
+
 def test_map_terms_turns_a_multi_word_translation_into_a_phrase():
     mapped = map_terms(
         parse_query("troops OR army*", "en"),

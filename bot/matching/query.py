@@ -138,14 +138,19 @@ def _make_term(raw: str, position: int, *, quoted: bool, language: str) -> Term:
             raise QueryError("'*' is only allowed at the end of a word", position + len(text))
         raise QueryError(f"{raw!r} has no letters or digits", position)
     if prefix:
-        if len(tokenize(text + "a", language)) != len(words):
-            # `europ-*`: the star follows a separator, not a word.
+        if not _ends_in_word(text, words, language):  # `europ-*`
             raise QueryError("'*' is only allowed at the end of a word", position + len(text))
         if len(words) > 1:
             raise QueryError("a prefix* must be a single word", position)
         if len(words[0]) < MIN_PREFIX_LENGTH:
             raise QueryError(f"a prefix* needs at least {MIN_PREFIX_LENGTH} letters", position)
     return Term(text, words, prefix=prefix, position=position)
+
+
+def _ends_in_word(text: str, words: tuple[str, ...], language: str) -> bool:
+    """Whether text ends inside a word, not after a separator: a letter written
+    after it would lengthen its last word instead of starting a new one."""
+    return len(tokenize(text + "a", language)) == len(words)
 
 
 def _closing_quote(text: str, start: int, unclosed: dict[str, int]) -> int:
@@ -452,8 +457,10 @@ def _map_node(node: Node, fn: Callable[[str], str], language: str) -> Node:
     if not words:
         raise QueryError(f"{node.display} became empty", node.position)
     if node.prefix and len(words) == 1:
-        # A prefix must stay one bare word to be written back as word*.
-        prefix_text = text if _is_bare(text) else words[0]
+        # A prefix must stay one bare word, ending in a letter or digit, to be
+        # written back as word*.
+        written = _is_bare(text) and _ends_in_word(text, words, language)
+        prefix_text = text if written else words[0]
         if len(words[0]) >= MIN_PREFIX_LENGTH:
             return replace(node, text=prefix_text, words=words)
     # A multi-word result is a phrase, of a prefix too: "word*" cannot span words.
