@@ -35,6 +35,7 @@ from bot.store.stories import prune_stories
 from bot.store.topics import list_topics, sync_config_topics
 from bot.supervisor import LoopCannotRun, run_supervised
 from bot.telegram.rate_limiter import BudgetRateLimiter
+from bot.translation.cache import prune_translations
 from bot.translation.service import Translator
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,9 @@ async def run_service(config: Config, *, console: bool,
             await prune_notices(db, time.time() - config.storage.retention)
             await prune_stories(db)  # stories whose entries were all pruned
             await prune_health_reports(db, time.time() - config.storage.retention)
+            forgotten = await prune_translations(db, time.time() - config.storage.retention)
+            if forgotten:
+                log.info("pruned %d cached translations past the retention", forgotten)
 
         loops = {"feed poller": poller.run, "deliverer": deliverer.run,
                  "matching retries": stage.run,

@@ -232,3 +232,17 @@ async def test_query_translation_unavailable_is_a_one_line_error(server, db):
     with pytest.raises(TranslationUnavailable, match="could not translate the query"):
         await translator.translate_query("troops AND ukraine", "en", "fr")
     await translator.close()
+
+
+async def test_cached_translations_are_pruned_with_the_retention(tmp_path):
+    from bot.translation.cache import TranslationCache, prune_translations
+
+    db = await Database.open(tmp_path / "prune.sqlite3")
+    cache = TranslationCache(db, "libre")
+    await cache.store("fr", "en", {"ancien": "old"}, now=1_000.0)
+    await cache.store("fr", "en", {"récent": "recent"}, now=90_000.0)
+    assert await prune_translations(db, before=50_000.0) == 1
+    fresh = TranslationCache(db, "libre")  # nothing remembered in memory
+    assert await fresh.get("fr", "en", "ancien") is None
+    assert await fresh.get("fr", "en", "récent") == "recent"
+    await db.close()

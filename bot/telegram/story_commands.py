@@ -11,6 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.alerts.render import shorten
 from bot.digests.service import zone_of
 from bot.store import stories
 from bot.store.digests import chat_timezone
@@ -89,9 +90,7 @@ async def story_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     text = await _listing(context, chat.id, story_id)
     if chat.type == ChatType.CHANNEL:
-        short = text if len(text) <= CALLBACK_ALERT_LENGTH else \
-            text[: CALLBACK_ALERT_LENGTH - 1] + "…"
-        await query.answer(short, show_alert=True)
+        await query.answer(shorten(text, CALLBACK_ALERT_LENGTH), show_alert=True)
         return
     await query.answer()
     try:

@@ -98,3 +98,9 @@ class TranslationCache:
         self._memory.move_to_end(key)
         while len(self._memory) > self._memory_size:
             self._memory.popitem(last=False)
+
+
+async def prune_translations(db: Database, before: float) -> int:
+    """Forget translations stored before `before` (the entries they were made for are
+    pruned after the same retention); rows removed."""
+    return await db.execute("DELETE FROM translation_cache WHERE created_at < ?", (before,))
