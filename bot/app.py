@@ -21,6 +21,7 @@ from telegram.request import HTTPXRequest
 from bot.alerts.deliver import Deliverer, DeliveryPolicy
 from bot.alerts.outbox import prune_outbox
 from bot.alerts.senders import ConsoleSender, TelegramSender
+from bot.backoff import backoff_delay
 from bot.config import Config
 from bot.digests.service import NoticeService
 from bot.feeds.poll import FeedPoller
@@ -93,8 +94,10 @@ async def _start_telegram(application, stop: asyncio.Event) -> bool:
 
     from bot.telegram.application import start_polling
 
-    delay = 2.0
+    attempt = 0
     while True:
+        delay = backoff_delay(attempt, 2.0, 60.0)
+        attempt += 1
         try:
             await start_polling(application)
             return True
@@ -107,7 +110,6 @@ async def _start_telegram(application, stop: asyncio.Event) -> bool:
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
             return False
-        delay = min(delay * 2, 60.0)
 
 
 async def run_service(config: Config, *, console: bool,

@@ -6,7 +6,7 @@ import random
 
 from bot.feeds.schedule import (
     MAX_BACKOFF,
-    backoff_delay,
+    failure_delay,
     next_poll_after_failure,
     next_poll_after_success,
 )
@@ -26,14 +26,14 @@ def test_seeded_jitter_is_reproducible():
 
 def test_backoff_doubles_with_each_failure_and_stops_at_six_hours():
     rng = random.Random(3)
-    delays = [backoff_delay(300.0, n, rng) for n in range(1, 12)]
+    delays = [failure_delay(300.0, n, rng) for n in range(1, 12)]
     assert 540 <= delays[0] <= 660 and 1080 <= delays[1] <= 1320
     assert all(d <= MAX_BACKOFF for d in delays)
     assert delays[-1] == MAX_BACKOFF == 6 * 3600
 
 
 def test_a_slow_feed_never_backs_off_below_its_interval():
-    assert backoff_delay(12 * 3600.0, 1, random.Random(0)) == 12 * 3600.0
+    assert failure_delay(12 * 3600.0, 1, random.Random(0)) == 12 * 3600.0
 
 
 def test_failure_schedules_from_now():

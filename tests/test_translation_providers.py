@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import TranslationConfig
-from bot.translation.breaker import CircuitBreaker, backoff_delay
+from bot.translation.breaker import CircuitBreaker, retry_delay
 from bot.translation.providers import (
     GoogleProvider,
     MyMemoryProvider,
@@ -126,6 +126,6 @@ def test_fatal_failure_opens_the_breaker_at_once():
 
 
 def test_backoff_grows_and_is_capped():
-    assert backoff_delay(0, 0.0) == 0.1
-    assert backoff_delay(1, 0.999) < 0.4
-    assert backoff_delay(10, 0.999) < 2.0
+    assert retry_delay(0, 0.0) == 0.1
+    assert retry_delay(1, 0.999) < 0.4
+    assert retry_delay(10, 0.999) < 2.0

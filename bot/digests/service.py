@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.alerts.outbox import deactivate_chat
 from bot.alerts.senders import ChatGone, ChatMoved, SendError, SendRejected, SendRetryAfter
+from bot.backoff import backoff_delay
 from bot.config import SurgesConfig
 from bot.digests.render import DigestEntry, group_digest, render_digest, render_surge
 from bot.digests.schedule import BadDigestMode, last_end, parse_mode
@@ -202,7 +203,7 @@ class NoticeService:
                 await store.mark_notice_dead(self.db, notice.id, exc.reason)
                 return False, count
             except SendError as exc:  # transient: the ledger keeps it for later
-                delay = min(RETRY_MAX, RETRY_BASE * 2 ** notice.attempts)
+                delay = backoff_delay(notice.attempts, RETRY_BASE, RETRY_MAX)
                 await store.mark_notice_retry(self.db, notice.id, exc.reason,
                                               self.clock() + delay)
                 return False, count

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.backoff import backoff_delay as _doubling
+from bot.backoff import backoff_delay
 
 
-def backoff_delay(attempt: int, jitter: float, base: float = 0.2, cap: float = 2.0) -> float:
+def retry_delay(attempt: int, jitter: float, base: float = 0.2, cap: float = 2.0) -> float:
     """Seconds to wait before retry number `attempt` (0-based); `jitter` in [0, 1)."""
     # Half fixed, half random: retries from many callers spread out instead of
     # hitting a struggling provider together.
-    return _doubling(attempt, base, cap, 0.5 + jitter / 2)
+    return backoff_delay(attempt, base, cap, 0.5 + jitter / 2)
 
 
 @dataclass

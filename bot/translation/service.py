@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.config import TranslationConfig
 from bot.store.db import Database
-from bot.translation.breaker import CircuitBreaker, backoff_delay
+from bot.translation.breaker import CircuitBreaker, retry_delay
 from bot.translation.cache import TranslationCache, text_hash
 from bot.translation.pool import ProviderPool
 from bot.translation.providers import (
@@ -226,7 +226,7 @@ class Translator:
                 self._count_usage()
                 self._record_failure(exc)
                 attempt += 1
-                delay = backoff_delay(attempt - 1, self.rng.random())
+                delay = retry_delay(attempt - 1, self.rng.random())
                 if (not exc.retryable or attempt >= MAX_ATTEMPTS
                         or loop.time() + delay >= deadline):
                     raise
