@@ -34,6 +34,7 @@ class BotConfig:
     admins: tuple[int, ...] = ()
     api_base_url: str = ""
     default_language: str = "en"
+    default_timezone: str = "UTC"  # IANA zone of chats that set none with /timezone
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class TopicConfig:
     name: str
     title: str
     queries: Mapping[str, str] = field(default_factory=dict)
+    titles: Mapping[str, str] = field(default_factory=dict)  # from title_en, title_fr, title_ru
 
 
 @dataclass(frozen=True)
@@ -233,8 +235,14 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         admins = []
     api_base_url = b.get("api_base_url", str, "")
     _check_url(problems, "bot.api_base_url", api_base_url, required=False)
+    default_timezone = b.get("default_timezone", str, "UTC")
+    if not is_time_zone(default_timezone):
+        problems.append(f"bot.default_timezone: unknown time zone {default_timezone!r} "
+                        "(use an IANA name like \"Europe/Paris\")")
+        default_timezone = "UTC"
     bot = BotConfig(token=token.strip(), admins=tuple(admins), api_base_url=api_base_url,
-                    default_language=b.language("default_language", "en"))
+                    default_language=b.language("default_language", "en"),
+                    default_timezone=default_timezone)
     b.finish()
 
     s = _Reader(problems, top.get("storage", dict, {}), "storage")
@@ -359,9 +367,24 @@ def _parse_topics(problems: list[str], items: list) -> tuple[TopicConfig, ...]:
             queries[language] = query
         if not queries and isinstance(item, dict):
             problems.append(f"topics[{i}]: needs a query for at least one of en, fr, ru")
+        titles = {language: value.strip() for language in LANGUAGES
+                  if (value := r.get(f"title_{language}", str, "")).strip()}
         r.finish()
-        topics.append(TopicConfig(name=name, title=title, queries=queries))
+        topics.append(TopicConfig(name=name, title=title, queries=queries, titles=titles))
     return tuple(topics)
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this system knows (Europe/Paris, UTC, ...)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name or name != name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def query_problem(query: str, language: str) -> str | None:

@@ -58,8 +58,13 @@ class StoredEntry:
 @dataclass(frozen=True)
 class Topic:
     name: str
-    title: str
+    title: str  # as first written; the title in a language without its own
     queries: dict[str, str] = field(default_factory=dict)  # language -> query text
+    titles: dict[str, str] = field(default_factory=dict)  # language -> title shown in it
+
+    def title_in(self, language: str) -> str:
+        """The title a chat reading `language` sees."""
+        return self.titles.get(language) or self.title
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Chat:
     language: str
     title: str = ""
     active: bool = True
+    timezone: str | None = None  # IANA name; None: bot.default_timezone
 
 
 @dataclass(frozen=True)

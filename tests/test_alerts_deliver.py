@@ -2,7 +2,6 @@
 
 import asyncio
 import io
-from dataclasses import dataclass
 
 import pytest
 import telegram
@@ -13,23 +12,19 @@ from bot.alerts import outbox
 from bot.alerts.deliver import ConsoleSender, Deliverer, DeliveryPolicy, TelegramSender
 from bot.telegram.budget import Budget, TelegramLimits
 from bot.telegram.rate_limiter import BudgetRateLimiter
-from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
+from tests.fakes.alert_world import (
+    Translation,
+    add_entry,
+    add_feed,
+    add_subscriber,
+    add_topic_named,
+    open_db,
+    translate,
+)
 from tests.fakes.bot_api import FakeBotAPI, Limits, parse_telegram_html
 
 FAST = DeliveryPolicy().scaled(0.05)  # retries twenty times faster
 FAST_LIMITS = TelegramLimits().scaled(0.05)  # Telegram's limits, twenty times faster
-
-
-@dataclass(frozen=True)
-class Translation:
-    title: str
-    summary: str
-    translated: bool
-    note: str | None = None
-
-
-async def translate(title, summary, source, target):
-    return Translation(f"[{target}] {title}", f"[{target}] {summary}", True)
 
 
 async def broken_translate(title, summary, source, target):
@@ -87,7 +82,8 @@ async def test_every_subscribed_chat_gets_one_translated_alert(db, bot, api):
     (ru,) = api.sent_to(1)
     plain = parse_telegram_html(ru.text)
     assert "[ru] Des troupes 0 <script>&" in plain and "fr → ru" in plain
-    assert "Оригинал: Des troupes 0 <script>&" in plain and "https://lemonde.fr/0" in plain
+    assert "Оригинал: Des troupes 0 <script>&" in plain and "Читать на Le Monde" in plain
+    assert '<a href="https://lemonde.fr/0">' in ru.text
     assert ru.parse_mode == "HTML" and len(plain) <= 4096
     (fr,) = api.sent_to(2)
     assert "Original" not in parse_telegram_html(fr.text)

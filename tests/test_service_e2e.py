@@ -113,14 +113,14 @@ async def test_admin_topic_user_subscription_and_one_translated_alert(tmp_path):
         assert len(alerts) == 1
         alert = alerts[0]
         assert alert.parse_mode == "HTML"
-        parse_telegram_html(alert.text)  # valid Telegram HTML
-        assert "https://www.lemonde.fr/international/scalp_42.html" in alert.text
+        plain = parse_telegram_html(alert.text)  # valid Telegram HTML
+        assert '<a href="https://www.lemonde.fr/international/scalp_42.html">' in alert.text
         assert "utm_source" not in alert.text
-        assert "[ru] Des missiles SCALP-EG tirés &amp; &lt;script&gt;" in alert.text
-        assert "Des missiles SCALP-EG tirés &amp; &lt;script&gt;" in alert.text.split("[ru]")[0] \
-            or alert.text.count("Des missiles SCALP-EG") == 2  # original title kept too
-        assert "fr → ru" in alert.text
-        assert "scalp" in alert.text
+        assert "<script" not in alert.text  # feed text escaped
+        assert "[ru] Des missiles SCALP-EG tirés & <script>" in plain
+        assert plain.count("Des missiles SCALP-EG tirés & <script>") == 2  # original title too
+        assert "fr → ru" in plain
+        assert "<b>SCALP</b>" in alert.text  # the word that matched, as written, in bold
         translated_calls = len(libre.requests)
 
         # A restart polls the same feed again: nothing is repeated.

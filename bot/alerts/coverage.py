@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.alerts.outbox import OutboxItem
-from bot.alerts.render import MAX_LENGTH, strip_html, telegram_length
+from bot.alerts.render import MAX_LENGTH, mute_buttons, strip_html, telegram_length
 from bot.alerts.senders import OnStart, Sender
 from bot.digests.service import zone_of
 from bot.store import stories
@@ -69,9 +69,10 @@ async def _with_topics(db: Database, item: OutboxItem) -> OutboxItem:
     """Name every topic of the chat the entry matched, with all their terms."""
     found = await stories.entry_topics_for_chat(db, item.entry_id, item.chat_id)
     if not found:
-        return item
-    terms = tuple(dict.fromkeys(term for _, ts in found for term in ts))
-    return replace(item, topic_title=" · ".join(title for title, _ in found), terms=terms)
+        return replace(item, topics=((item.topic_id, item.topic_title),))
+    terms = tuple(dict.fromkeys(term for _, _, ts in found for term in ts))
+    return replace(item, topic_title=" · ".join(title for _, title, _ in found), terms=terms,
+                   topics=tuple((topic_id, title) for topic_id, title, _ in found))
 
 
 async def _story_message(db: Database, item: OutboxItem, entries: list[stories.StoryEntry],
@@ -80,7 +81,8 @@ async def _story_message(db: Database, item: OutboxItem, entries: list[stories.S
     whether all of that fitted."""
     entry = next(e for e in entries if e.entry_id == shown_entry)
     shown = replace(item, entry_id=entry.entry_id, title=entry.title, summary=entry.summary,
-                    link=entry.link, entry_language=entry.language, feed_name=entry.outlet)
+                    link=entry.link, entry_language=entry.language, feed_name=entry.outlet,
+                    published_at=entry.published_at, seen_only=False)
     alert = await render(await _with_topics(db, shown))
     others = [e for e in entries if e.entry_id != shown_entry]
     budget = MAX_LENGTH - telegram_length(strip_html(alert)) - 2
@@ -109,9 +111,10 @@ async def compose(db: Database, item: OutboxItem, render: RenderAlert,
     """The message for one claimed row, drawn from the story as it is now; with
     `editable` false, an edit becomes a reply (the message just refused an edit)."""
     lang = item.chat_language
-    buttons = story_buttons(item.story_id, lang)
+    named = await _with_topics(db, item)
+    buttons = story_buttons(item.story_id, lang) + mute_buttons(named.topics, lang)
     if item.story_id is None:  # queued before stories existed
-        return Outgoing(await render(await _with_topics(db, item)))
+        return Outgoing(await render(named), buttons)
     entries = await stories.story_entries(db, item.story_id)
     if not entries:
         raise NothingToSend("the story was pruned")

@@ -13,13 +13,21 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol
 
 from bot.alerts import outbox
 from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
 from bot.alerts.outbox import OutboxItem
-from bot.alerts.render import SUMMARY_LENGTH, clean, render_alert, shorten, view_from
+from bot.alerts.render import (
+    SUMMARY_LENGTH,
+    clean,
+    format_time,
+    render_alert,
+    shorten,
+    view_from,
+)
 from bot.alerts.senders import (
     ChatGone,
     ChatMoved,
@@ -32,6 +40,7 @@ from bot.alerts.senders import (
     TelegramSender,
 )
 from bot.backoff import backoff_delay
+from bot.matching.found import found_words
 from bot.store.chats import migrate_chat
 from bot.store.db import Database
 from bot.store.stories import stop_editing
@@ -85,8 +94,9 @@ class Deliverer:
 
     def __init__(self, db: Database, sender: Sender, translate: Translate,
                  policy: DeliveryPolicy | None = None, clock: Callable[[], float] = time.time,
-                 console: bool = False) -> None:
+                 console: bool = False, default_timezone: str = "UTC") -> None:
         self.db = db
+        self.default_timezone = default_timezone  # chats that set no /timezone
         self.console = console  # deliver the console's virtual chats instead of Telegram's
         self.sender = sender
         self.translate = translate
@@ -371,19 +381,27 @@ class Deliverer:
     # ---- rendering
 
     async def _render(self, item: OutboxItem) -> str:
+        """The alert's HTML in the chat's language and time zone."""
         source, target = item.entry_language, item.chat_language
         title, summary, original, failed = item.title, item.summary, "", False
+        translated = False
         if source != target:
             translation = await self._translation(item, source, target)
             if translation is not None and translation.translated:
                 title, summary, original = translation.title, translation.summary, item.title
+                translated = True
             else:
                 # No note when translation is switched off (provider none): nothing failed.
                 failed = translation is None or translation.note is not None
-        view = view_from(topic_title=item.topic_title, outlet=item.feed_name,
+        when = format_time(datetime.fromtimestamp(item.published_at, UTC),
+                           item.chat_timezone or self.default_timezone, target,
+                           seen=item.seen_only)
+        words = found_words((item.title, item.summary), item.terms, source)
+        titles = [title for _, title in item.topics] or [item.topic_title]
+        view = view_from(topic_titles=titles, outlet=item.feed_name,
                          source_language=source, target_language=target, title=title,
-                         original_title=original, summary=summary, link=item.link,
-                         terms=item.terms, translation_failed=failed)
+                         original_title=original, summary=summary, link=item.link, when=when,
+                         words=words, translated=translated, translation_failed=failed)
         return render_alert(view)
 
     async def _translation(self, item: OutboxItem, source: str,

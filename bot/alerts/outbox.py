@@ -38,6 +38,12 @@ class OutboxItem:
     created_at: float
     kind: str = "send"  # send | edit | reply (see bot/alerts/coverage.py)
     story_id: int | None = None
+    published_at: float = 0.0
+    # The feed gave no publication time (or one in the future): parsing then sets it to
+    # the instant the entry was first seen, so the alert says "seen" instead.
+    seen_only: bool = False
+    chat_timezone: str | None = None  # None: bot.default_timezone
+    topics: tuple[tuple[int, str], ...] = ()  # (id, title) of every topic the alert names
 
 
 async def record_matches(db: Database, entry_id: int, alert_key: str,
@@ -54,12 +60,15 @@ async def record_matches(db: Database, entry_id: int, alert_key: str,
 _CLAIM = """
 SELECT o.id, o.alert_key, o.chat_id, o.thread_id, o.topic_id, o.attempts, o.created_at,
        o.kind, o.story_id,
-       c.type AS chat_type, c.language AS chat_language, COALESCE(t.title, '') AS topic_title,
+       c.type AS chat_type, c.language AS chat_language, c.timezone AS chat_timezone,
+       COALESCE(tt.title, t.title, '') AS topic_title,
        m.terms, e.id AS entry_id, e.title, e.summary, e.link, e.language AS entry_language,
+       e.published_at, e.published_at >= e.first_seen_at AS seen_only,
        COALESCE(NULLIF(f.name, ''), f.url) AS feed_name
 FROM outbox o
 JOIN chats c ON c.id = o.chat_id
 LEFT JOIN topics t ON t.id = o.topic_id
+LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language
 LEFT JOIN matches m ON m.id = o.match_id
 -- a send names its match; an edit or a reply the entry that caused it
 JOIN entries e ON e.id = COALESCE(m.entry_id, o.entry_id)
@@ -107,7 +116,9 @@ async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_0
                 summary=row["summary"], link=row["link"], entry_language=row["entry_language"],
                 feed_name=row["feed_name"], terms=tuple(json.loads(row["terms"] or "[]")),
                 attempts=row["attempts"] + 1, created_at=row["created_at"],
-                kind=row["kind"], story_id=row["story_id"]))
+                kind=row["kind"], story_id=row["story_id"],
+                published_at=row["published_at"], seen_only=bool(row["seen_only"]),
+                chat_timezone=row["chat_timezone"]))
         if items:
             await conn.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "

@@ -27,7 +27,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.alerts.render import strip_html
+from bot.alerts.render import console_text
 from bot.telegram.rate_limiter import BULK, retry_after_seconds
 
 
@@ -201,6 +201,6 @@ class ConsoleSender:
         if on_start is not None:
             on_start()
         stream = self.stream or sys.stdout
-        stream.write(f"{'─' * 60}\n{strip_html(html)}\n\n")
+        stream.write(f"{'─' * 60}\n{console_text(html)}\n\n")
         stream.flush()
         return next(self._ids)

@@ -12,7 +12,8 @@ from operator import itemgetter
 
 import Stemmer
 
-LANGUAGES: tuple[str, ...] = ("en", "fr", "ru")
+from bot.model import LANGUAGES
+
 _STEMMER_NAMES = {"en": "english", "fr": "french", "ru": "russian"}
 
 # A word is a run of letters and digits; everything else (hyphens, apostrophes of

@@ -21,7 +21,7 @@ class UnknownTopic(LookupError):
 
 def _chat(row) -> Chat:
     return Chat(id=row["id"], type=row["type"], language=row["language"],
-                title=row["title"], active=bool(row["active"]))
+                title=row["title"], active=bool(row["active"]), timezone=row["timezone"])
 
 
 async def ensure_chat(db: Database, chat_id: int, type: str, title: str,
@@ -57,6 +57,17 @@ async def chat_language(db: Database, chat_id: int, default_language: str) -> st
 async def set_language(db: Database, chat_id: int, language: str) -> None:
     async with db.transaction() as conn:
         await conn.execute("UPDATE chats SET language = ? WHERE id = ?", (language, chat_id))
+
+
+async def chat_timezone(db: Database, chat_id: int, default_timezone: str) -> str:
+    """The IANA zone times are shown in for this chat; `default_timezone` if it set none."""
+    row = await db.fetchone("SELECT timezone FROM chats WHERE id = ?", (chat_id,))
+    return (row["timezone"] if row else None) or default_timezone
+
+
+async def set_timezone(db: Database, chat_id: int, timezone: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET timezone = ? WHERE id = ?", (timezone, chat_id))
 
 
 async def subscribe(db: Database, chat_id: int, topic: str, thread_id: int | None = None,
@@ -148,9 +159,9 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         if old is None:
             return
         await conn.execute(
-            "INSERT INTO chats (id, type, title, language, created_at) "
-            "VALUES (?, 'supergroup', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (new_id, old["title"], old["language"], old["created_at"]),
+            "INSERT INTO chats (id, type, title, language, timezone, created_at) "
+            "VALUES (?, 'supergroup', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (new_id, old["title"], old["language"], old["timezone"], old["created_at"]),
         )
         await conn.execute(
             "INSERT INTO subscriptions (chat_id, topic_id, thread_id, created_at) "

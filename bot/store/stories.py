@@ -247,13 +247,17 @@ async def stop_editing(db: Database, story_id: int, chat_id: int) -> None:
 
 
 async def entry_topics_for_chat(db: Database, entry_id: int, chat_id: int
-                                ) -> list[tuple[str, tuple[str, ...]]]:
-    """(topic title, matched terms) of each topic the entry matched that the chat follows."""
+                                ) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(topic id, title in the chat's language, matched terms) of each topic the entry
+    matched that the chat follows."""
     rows = await db.fetchall(
-        "SELECT t.title, m.terms FROM matches m JOIN topics t ON t.id = m.topic_id "
+        "SELECT t.id, COALESCE(tt.title, t.title), m.terms FROM matches m "
+        "JOIN topics t ON t.id = m.topic_id "
         "JOIN subscriptions s ON s.topic_id = m.topic_id AND s.chat_id = ? "
+        "JOIN chats c ON c.id = s.chat_id "
+        "LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language "
         "WHERE m.entry_id = ? ORDER BY s.created_at, t.id", (chat_id, entry_id))
-    return [(row[0], tuple(json.loads(row[1] or "[]"))) for row in rows]
+    return [(row[0], row[1], tuple(json.loads(row[2] or "[]"))) for row in rows]
 
 
 async def uncovered_outlets(db: Database, story_id: int) -> list[str]:

@@ -15,11 +15,12 @@ from bot.store.db import Database
 
 
 class TopicLike(Protocol):
-    """A `Topic` or a config `TopicConfig`: both carry these three."""
+    """A `Topic` or a config `TopicConfig`: both carry these four."""
 
     name: str
     title: str
     queries: object  # Mapping[str, str]
+    titles: object  # Mapping[str, str]: language -> title shown in it
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ async def _write_queries(conn, topic_id: int, queries: dict[str, str]) -> None:
     await conn.executemany(
         "INSERT INTO topic_queries (topic_id, language, query) VALUES (?, ?, ?)",
         [(topic_id, language, query) for language, query in sorted(queries.items())],
+    )
+
+
+async def _write_titles(conn, topic_id: int, titles: dict[str, str]) -> None:
+    await conn.executemany(
+        "INSERT INTO topic_titles (topic_id, language, title) VALUES (?, ?, ?) "
+        "ON CONFLICT (topic_id, language) DO UPDATE SET title = excluded.title",
+        [(topic_id, language, title) for language, title in sorted(titles.items()) if title],
     )
 
 
@@ -67,6 +76,7 @@ async def sync_config_topics(db: Database, topics: Iterable[TopicLike],
             row = await (await conn.execute(
                 "SELECT id FROM topics WHERE name = ?", (topic.name,))).fetchone()
             await _write_queries(conn, row[0], dict(topic.queries))
+            await _write_titles(conn, row[0], dict(topic.titles))
 
 
 async def add_topic(db: Database, topic: Topic, *, origin: str = "chat",
@@ -82,25 +92,40 @@ async def add_topic(db: Database, topic: Topic, *, origin: str = "chat",
         if cursor.rowcount == 0:
             return False
         await _write_queries(conn, cursor.lastrowid, dict(topic.queries))
+        await _write_titles(conn, cursor.lastrowid, dict(topic.titles))
     return True
 
 
-async def set_query(db: Database, name: str, language: str, query: str,
-                    now: float | None = None) -> bool:
-    """Replace one language's query of a topic; False if there is no such topic."""
+async def _edit_topic(db: Database, name: str, now: float | None, edit) -> bool:
+    """Run `edit(conn, topic_id)` on a topic in one transaction; False if there is no such topic."""
     now = time.time() if now is None else now
     async with db.transaction() as conn:
         row = await (await conn.execute(
             "SELECT id FROM topics WHERE name = ?", (name,))).fetchone()
         if row is None:
             return False
+        await edit(conn, row[0])
+        await conn.execute("UPDATE topics SET updated_at = ? WHERE id = ?", (now, row[0]))
+    return True
+
+
+async def set_title(db: Database, name: str, language: str, title: str,
+                    now: float | None = None) -> bool:
+    """Set the title a topic shows in `language`; False if there is no such topic."""
+    async def edit(conn, topic_id: int) -> None:
+        await _write_titles(conn, topic_id, {language: title})
+    return await _edit_topic(db, name, now, edit)
+
+
+async def set_query(db: Database, name: str, language: str, query: str,
+                    now: float | None = None) -> bool:
+    """Replace one language's query of a topic; False if there is no such topic."""
+    async def edit(conn, topic_id: int) -> None:
         await conn.execute(
             "INSERT INTO topic_queries (topic_id, language, query) VALUES (?, ?, ?) "
             "ON CONFLICT (topic_id, language) DO UPDATE SET query = excluded.query",
-            (row[0], language, query),
-        )
-        await conn.execute("UPDATE topics SET updated_at = ? WHERE id = ?", (now, row[0]))
-    return True
+            (topic_id, language, query))
+    return await _edit_topic(db, name, now, edit)
 
 
 async def delete_topic(db: Database, name: str) -> bool:
@@ -113,26 +138,32 @@ async def delete_topic(db: Database, name: str) -> bool:
 def _topics_from_rows(rows) -> list[Topic]:
     topics: dict[str, Topic] = {}
     for row in rows:
-        topic = topics.setdefault(row["name"], Topic(row["name"], row["title"], {}))
-        if row["language"] is not None:
-            topic.queries[row["language"]] = row["query"]
+        topic = topics.setdefault(row["name"], Topic(row["name"], row["title"], {}, {}))
+        if row["kind"] == "query":
+            topic.queries[row["language"]] = row["text"]
+        elif row["kind"] == "title":
+            topic.titles[row["language"]] = row["text"]
     return list(topics.values())
 
 
-_SELECT_TOPICS = (
-    "SELECT t.name, t.title, q.language, q.query FROM topics t "
-    "LEFT JOIN topic_queries q ON q.topic_id = t.id "
-)
+# One row per query and per title (a topic with neither still has one row).
+_SELECT_TOPICS = """
+SELECT t.name, t.title, x.kind, x.language, x.text FROM topics t
+LEFT JOIN (SELECT topic_id, 'query' AS kind, language, query AS text FROM topic_queries
+           UNION ALL
+           SELECT topic_id, 'title', language, title FROM topic_titles) x ON x.topic_id = t.id
+"""
 
 
 async def list_topics(db: Database) -> list[Topic]:
-    """Every topic with its queries, by name."""
-    rows = await db.fetchall(_SELECT_TOPICS + "ORDER BY t.name, q.language")
+    """Every topic with its queries and titles, by name."""
+    rows = await db.fetchall(_SELECT_TOPICS + "ORDER BY t.name, x.kind, x.language")
     return _topics_from_rows(rows)
 
 
 async def get_topic(db: Database, name: str) -> Topic | None:
-    rows = await db.fetchall(_SELECT_TOPICS + "WHERE t.name = ? ORDER BY q.language", (name,))
+    rows = await db.fetchall(_SELECT_TOPICS + "WHERE t.name = ? ORDER BY x.kind, x.language",
+                             (name,))
     found = _topics_from_rows(rows)
     return found[0] if found else None
 

@@ -25,7 +25,7 @@ from telegram.ext import (
 
 from bot.config import Config
 from bot.model import LANGUAGES
-from bot.telegram import admin, admin_feeds, commands, digest_commands, story_commands
+from bot.telegram import admin, admin_feeds, alert_buttons, commands, digest_commands, story_commands
 from bot.telegram.context import CONTEXT_KEY, BotContext, reply
 from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
@@ -112,6 +112,8 @@ def add_handlers(application: Application) -> None:
                                                  pattern=story_commands.STORY_PATTERN))
     application.add_handler(CallbackQueryHandler(commands.topic_button,
                                                  pattern=commands.CALLBACK_PATTERN))
+    application.add_handler(CallbackQueryHandler(alert_buttons.mute_button,
+                                                 pattern=alert_buttons.MUTE_PATTERN))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, commands.chat_migrated))
     application.add_error_handler(_on_error)

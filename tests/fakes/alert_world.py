@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.model import Topic
@@ -60,3 +61,18 @@ async def add_subscribers(db: Database, chat_ids: list[int], topic: str,
         await conn.executemany(
             "INSERT OR IGNORE INTO subscriptions (chat_id, topic_id, created_at) VALUES (?, ?, ?)",
             [(c, row[0], now) for c in chat_ids])
+
+
+@dataclass(frozen=True)
+class Translation:
+    """What the translator returns for an entry (bot.translation.service's shape)."""
+
+    title: str
+    summary: str
+    translated: bool
+    note: str | None = None
+
+
+async def translate(title: str, summary: str, source: str, target: str) -> Translation:
+    """A translator that always works: "[ru] " before each text."""
+    return Translation(f"[{target}] {title}", f"[{target}] {summary}", True)
