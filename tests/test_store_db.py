@@ -20,6 +20,19 @@ async def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_pa
     await db.close()
 
 
+async def test_a_migration_that_landed_after_a_higher_one_is_still_applied(tmp_path):
+    path = tmp_path / "gap.sqlite3"
+    await (await Database.open(path)).close()
+    with sqlite3.connect(path) as conn:  # as if built before migration 007 existed
+        conn.execute("DROP TABLE topic_titles")
+        conn.execute("ALTER TABLE chats DROP COLUMN timezone")
+        conn.execute("DELETE FROM schema_version WHERE version = 7")
+    db = await Database.open(path)
+    assert (await db.fetchone("SELECT COUNT(*) FROM topic_titles"))[0] == 0
+    assert (await db.fetchone("SELECT COUNT(*) FROM schema_version WHERE version = 7"))[0] == 1
+    await db.close()
+
+
 async def test_a_database_from_a_newer_version_is_refused(tmp_path):
     path = tmp_path / "future.sqlite3"
     await (await Database.open(path)).close()

@@ -76,15 +76,18 @@ class Database:
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
         )
-        row = await (await self.conn.execute("SELECT MAX(version) FROM schema_version")).fetchone()
-        current = row[0] or 0
+        rows = await (await self.conn.execute("SELECT version FROM schema_version")).fetchall()
+        applied = {row[0] for row in rows}
+        current = max(applied, default=0)
         if current > SCHEMA_VERSION:
             raise DatabaseError(
                 f"database {self.path} has schema version {current}, newer than this "
                 f"coverage-bot understands ({SCHEMA_VERSION}); upgrade coverage-bot"
             )
         for version, script in MIGRATIONS:
-            if version <= current:
+            # By set, not by the highest: migrations numbered in parallel may land out of
+            # order, and a database already at 009 must still get a later-landed 007.
+            if version in applied:
                 continue
             # executescript commits on its own; wrap it so a failed migration
             # leaves the previous version intact.
