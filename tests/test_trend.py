@@ -71,7 +71,7 @@ def test_the_chart_counts_each_language_per_day():
     chart = trend_chart("fr", "Orechnik", date(2026, 3, 1), 7, rows)
     assert chart.counts == {"en": [3, 0, 0, 0, 0, 0, 0], "fr": [0, 2, 0, 0, 0, 0, 0],
                             "ru": [0, 4, 0, 0, 0, 0, 0]}
-    assert chart.title.startswith("Orechnik : articles correspondants par jour")
+    assert chart.title.startswith("Orechnik\u00a0: articles correspondants par jour")
     assert chart.legend["ru"] == "russe" or chart.legend["ru"].lower().startswith("russe")
     assert len(chart.days) == 7 and chart.days[-1] == date(2026, 3, 7)
 
