@@ -66,7 +66,7 @@ def test_language_reply_and_listing():
     text = story_listing(7, [ListedEntry("BBC", "en", T0, "Missiles & more")], ["RT"], "fr")
     assert text.startswith("Sujet 7 · 1 média · 1 langue")
     assert "22:13 · BBC (en)\nMissiles & more" in text
-    assert text.endswith("Pas encore couvert par : RT")
+    assert text.endswith("Pas encore couvert par\u00a0: RT")
 
 
 def test_stories_window_is_configurable_and_checked():

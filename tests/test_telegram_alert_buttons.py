@@ -48,7 +48,8 @@ async def test_mute_button_unsubscribes_the_private_chat_from_that_topic_only(tm
         await topics.set_title(bot.db, "troops", "fr", "Troupes occidentales en Ukraine")
         await add_subscriber(bot.db, 77, ["troops", "gas"], language="fr")
         alert = await _deliver_alert(bot, 77)
-        [[button]] = alert.reply_markup["inline_keyboard"]
+        [story], [button] = alert.reply_markup["inline_keyboard"]
+        assert story["callback_data"].startswith("story:")
         assert button["text"] == "🔕 Couper Troupes occidentales en Ukraine"
         assert "<b>Troupes occidentales en Ukraine</b>" in alert.text  # title in the chat's language
         answer = await _press(bot, 77, 77, button["callback_data"], alert.message_id)
@@ -63,7 +64,7 @@ async def test_mute_button_is_refused_to_a_group_member_who_is_not_admin(tmp_pat
         bot.api.add_chat(GROUP, "supergroup", "Newsroom")
         bot.api.set_member(GROUP, GROUP_ADMIN, "administrator")
         alert = await _deliver_alert(bot, GROUP)
-        [[button]] = alert.reply_markup["inline_keyboard"]
+        [_, [button]] = alert.reply_markup["inline_keyboard"]
         refused = await _press(bot, GROUP, MEMBER, button["callback_data"], alert.message_id)
         assert refused["text"] == "Only this chat's admins can mute a topic."
         assert refused.get("show_alert") is True

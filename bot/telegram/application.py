@@ -25,7 +25,14 @@ from telegram.ext import (
 
 from bot.config import Config
 from bot.model import LANGUAGES
-from bot.telegram import admin, admin_feeds, alert_buttons, commands, digest_commands, story_commands
+from bot.telegram import (
+    admin,
+    admin_feeds,
+    alert_buttons,
+    commands,
+    digest_commands,
+    story_commands,
+)
 from bot.telegram.context import CONTEXT_KEY, BotContext, reply
 from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
