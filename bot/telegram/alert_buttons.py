@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.store import chats, topics
 from bot.telegram.access import may_manage_chat
+from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, services
 from bot.telegram.i18n import t
 
@@ -22,8 +23,8 @@ async def mute_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_manage_chat(context.bot, update):
         await query.answer(t(lang, "alert.mute_refused"), show_alert=True)
         return
-    topic_id = int(query.data.split(":")[1])
-    name = await topics.topic_name(db, topic_id)
+    topic_id = positive_int(query.data.split(":")[1])
+    name = await topics.topic_name(db, topic_id) if topic_id is not None else None
     topic = await topics.get_topic(db, name) if name is not None else None
     if topic is None:
         await query.answer(t(lang, "topics.gone"), show_alert=True)
