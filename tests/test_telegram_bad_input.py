@@ -221,3 +221,14 @@ def test_split_message_keeps_every_part_within_the_limit_and_every_line(paragrap
 def test_split_message_past_its_parts_ends_in_an_ellipsis():
     parts = split_message("\n".join(["x" * 900] * 20), limit=1000, max_parts=3)
     assert len(parts) == 3 and parts[-1].endswith("…")
+
+
+async def test_import_of_too_many_feeds_is_refused_with_the_limit(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        outlines = [OpmlOutline(f"http://8.8.{n // 250}.{n % 250}/rss", "", "") for n in range(501)]
+        bot.api.inject_document(ADMIN, "private", ADMIN, "f1", write_opml(outlines),
+                                caption="/import fr")
+        await bot.until(lambda: bot.api.sent_to(ADMIN))
+        assert bot.api.texts_to(ADMIN)[-1] == (
+            "This file lists 501 feeds; import at most 500 at a time.")
+        assert await feeds.list_feeds(bot.db) == []

@@ -17,6 +17,7 @@ from bot.telegram.i18n import t
 from bot.telegram.opml import OpmlError, read_opml
 
 IMPORT_MAX_BYTES = 1_000_000
+IMPORT_MAX_FEEDS = 500  # each is resolved and checked in turn
 REFUSED_SHOWN = 10
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -132,6 +133,9 @@ async def import_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         found = read_opml(data)
     except OpmlError as exc:
         await reply(update, context, "import.bad_file", error=str(exc))
+        return
+    if len(found) > IMPORT_MAX_FEEDS:
+        await reply(update, context, "import.too_many", count=len(found), limit=IMPORT_MAX_FEEDS)
         return
     report = await import_feeds(ctx.db, ctx.config.polling, found, language)
     if report.added:

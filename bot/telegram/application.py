@@ -114,7 +114,8 @@ def add_handlers(application: Application) -> None:
                                                block=name not in SLOW_COMMANDS))
     application.add_handler(MessageHandler(
         only_new & filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)"),
-        admin_feeds.import_document))
+        # Beside other updates: each address is resolved to be checked, which takes a while.
+        admin_feeds.import_document, block=False))
     application.add_handler(CallbackQueryHandler(story_commands.story_button,
                                                  pattern=story_commands.STORY_PATTERN))
     application.add_handler(CallbackQueryHandler(commands.topic_button,
