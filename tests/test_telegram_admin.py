@@ -62,7 +62,10 @@ async def test_addtopic_stores_the_topic_and_fills_left_out_languages(tmp_path):
         assert await topics.get_topic(bot.db, "troops") == Topic(
             "troops", "Western troops in Ukraine",
             {"en": "troops AND ukraine", "fr": "troupes AND ukraine",
-             "ru": "войска AND украина"})
+             "ru": "войска AND украина"},
+            # the title as written, in the admin's language, and translated
+            {"en": "Western troops in Ukraine", "fr": "Western troupes in ukraine",
+             "ru": "Western войска in украина"})
         assert bot.changes == ["topics"]
         assert "already exists" in await bot.ask("/addtopic troops Again\nen: x", chat_id=ADMIN)
 

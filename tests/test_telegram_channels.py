@@ -46,8 +46,8 @@ async def test_the_channel_creator_may_too_and_by_numeric_id(tmp_path):
 
 
 @pytest.mark.parametrize("user_status, bot_rights, expected", [
-    ("member", {}, "Only an admin of @desknews can change its subscriptions."),
-    ("left", {}, "Only an admin of @desknews can change its subscriptions."),
+    ("member", {}, "Only an admin of @desknews can change its settings (subscriptions, language, time zone, digests)."),
+    ("left", {}, "Only an admin of @desknews can change its settings (subscriptions, language, time zone, digests)."),
     ("administrator", {"can_post_messages": False}, "I can't post in @desknews"),
 ])
 async def test_channel_subscription_is_refused_and_nothing_changes(tmp_path, user_status,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from bot.matching.backtest import StoredText
 from bot.model import Entry, Feed, StoredEntry
 from bot.store.db import Database
 
@@ -122,3 +123,11 @@ async def get_entry(db: Database, entry_id: int) -> StoredEntry | None:
         "SELECT id, feed_id, key, link, title, summary, language, published_at "
         "FROM entries WHERE id = ?", (entry_id,))
     return None if row is None else _stored(row)
+
+
+async def texts_since(db: Database, since: float) -> list[StoredText]:
+    """Every stored entry published at or after `since`, newest first: what a backtest searches."""
+    rows = await db.fetchall(
+        "SELECT language, title, summary FROM entries WHERE published_at >= ? "
+        "ORDER BY published_at DESC, id DESC", (since,))
+    return [StoredText(row["language"], row["title"], row["summary"]) for row in rows]

@@ -3,16 +3,19 @@ goes through: anyone not in `bot.admins` is refused before anything is read or c
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.alerts.outbox import alerts_sent_since, queue_length
+from bot.matching.backtest import backtest
 from bot.matching.query import QueryError
 from bot.model import LANGUAGES
 from bot.store import chats, topics
+from bot.store.entries import texts_since
 from bot.store.feeds import list_feeds
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services
@@ -23,8 +26,12 @@ from bot.telegram.topic_edits import (
     query_errors,
     read_addtopic,
     topic_from,
+    translate_title,
     try_topic,
 )
+
+BACKTEST_DAYS = 7
+BACKTEST_TITLE_LENGTH = 120
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
@@ -37,6 +44,25 @@ def admin_only(handler: Handler) -> Handler:
             return
         await handler(update, context)
     return checked
+
+
+async def _backtest_lines(context: ContextTypes.DEFAULT_TYPE, lang: str,
+                          queries: Mapping[str, str]) -> list[str]:
+    """How many stored entries of the last days each language's query matches, with a
+    few of their titles: the admin sees a query that is too broad or finds nothing."""
+    ctx = services(context)
+    if not queries:
+        return []
+    entries = await texts_since(ctx.db, ctx.clock() - BACKTEST_DAYS * 86400)
+    # Matching thousands of entries is CPU work: off the event loop.
+    results = await asyncio.to_thread(backtest, dict(queries), entries)
+    lines = [t(lang, "backtest.header", days=BACKTEST_DAYS)]
+    for result in results:
+        lines.append(t(lang, "backtest.line", language=result.language,
+                       matched=result.matched, searched=result.searched))
+        lines += [t(lang, "backtest.title", title=title[:BACKTEST_TITLE_LENGTH])
+                  for title in result.titles]
+    return lines
 
 
 async def _config_note(context: ContextTypes.DEFAULT_TYPE, lang: str, name: str) -> list[str]:
@@ -62,11 +88,15 @@ async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, context, "addtopic.exists", name=form.name)
         return
     filled = await fill_languages(ctx.translator, form.queries)
-    if not await topics.add_topic(ctx.db, topic_from(form, filled)):
+    titles = await translate_title(ctx.translator, form.title, lang)
+    topic = topic_from(form, filled, titles)
+    if not await topics.add_topic(ctx.db, topic):
         await reply(update, context, "addtopic.exists", name=form.name)
         return
     await ctx.on_topics_changed()
     lines = [t(lang, "addtopic.done", name=form.name, title=form.title)]
+    lines += [t(lang, "addtopic.title", language=language, title=title)
+              for language, title in sorted(titles.items()) if language != lang]
     for item in filled:
         if item.source is None:
             lines.append(t(lang, "addtopic.query", language=item.language, query=item.query))
@@ -79,6 +109,7 @@ async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         else:
             lines.append(t(lang, "addtopic.translated", language=item.language,
                            query=item.query, source=item.source))
+    lines += await _backtest_lines(context, lang, topic.queries)
     await reply_text(update, "\n".join(lines))
 
 
@@ -100,6 +131,25 @@ async def setquery_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     await ctx.on_topics_changed()
     lines = [t(lang, "setquery.done", name=name, language=language, query=query)]
+    lines += await _backtest_lines(context, lang, {language: query})
+    await reply_text(update, "\n".join(lines + await _config_note(context, lang, name)))
+
+
+@admin_only
+async def settitle_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/settitle TOPIC LANG TITLE…`: the title chats reading LANG see for the topic."""
+    ctx = services(context)
+    words = update.effective_message.text.split(maxsplit=3)[1:]
+    if len(words) != 3 or words[1].lower() not in LANGUAGES or not words[2].strip():
+        await reply(update, context, "settitle.usage")
+        return
+    name, language, title = words[0], words[1].lower(), " ".join(words[2].split())
+    if not await topics.set_title(ctx.db, name, language, title):
+        await reply(update, context, "error.unknown_topic", names=name)
+        return
+    await ctx.on_topics_changed()
+    lang = await language_of(context, update.effective_chat.id)
+    lines = [t(lang, "settitle.done", name=name, language=language, title=title)]
     await reply_text(update, "\n".join(lines + await _config_note(context, lang, name)))
 
 

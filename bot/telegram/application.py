@@ -51,6 +51,7 @@ USER_COMMANDS = {
     "mysubs": commands.mysubs_command,
     "language": commands.language_command,
     "recent": commands.recent_command,
+    "timezone": commands.timezone_command,
     "digest": digest_commands.digest_command,
     "surges": digest_commands.surges_command,
     "trend": digest_commands.trend_command,
@@ -60,6 +61,7 @@ USER_COMMANDS = {
 ADMIN_COMMANDS = {
     "addtopic": admin.addtopic_command,
     "setquery": admin.setquery_command,
+    "settitle": admin.settitle_command,
     "deltopic": admin.deltopic_command,
     "test": admin.test_command,
     "stats": admin.stats_command,

@@ -10,7 +10,8 @@ from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import shorten
+from bot.alerts.render import format_time, shorten
+from bot.config import is_time_zone
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, stories, topics
 from bot.telegram.access import (
@@ -21,7 +22,7 @@ from bot.telegram.access import (
     resolve_channel,
 )
 from bot.telegram.arguments import positive_int
-from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
 
 RECENT_DEFAULT = 5
@@ -73,7 +74,16 @@ async def _ensure_this_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     ctx = services(context)
     chat = update.effective_chat
     title = chat.title or chat.username or chat.full_name or ""
-    await chats.ensure_chat(ctx.db, chat.id, chat.type, title, ctx.config.bot.default_language)
+    await chats.ensure_chat(ctx.db, chat.id, chat.type, title, _first_language(update, ctx))
+
+
+def _first_language(update: Update, ctx) -> str:
+    """A new private chat speaks its user's Telegram language when the bot does."""
+    user = update.effective_user
+    code = (user.language_code or "").split("-")[0].lower() if user is not None else ""
+    if update.effective_chat.type == ChatType.PRIVATE and code in LANGUAGES:
+        return code
+    return ctx.config.bot.default_language
 
 
 def _thread_of(update: Update) -> int | None:
@@ -94,9 +104,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def _send_help(update: Update, context: ContextTypes.DEFAULT_TYPE, *, greeting: bool) -> None:
     lang = await language_of(context, update.effective_chat.id)
     parts = [t(lang, "start.greeting")] if greeting else []
-    parts.append(t(lang, "help.commands").strip())
+    parts += [t(lang, "help.intro").strip(), t(lang, "help.commands").strip()]
     if is_bot_admin(services(context).config, update):
-        parts.append(t(lang, "help.admin").strip())
+        parts += [t(lang, "help.admin").strip(), t(lang, "help.syntax").strip()]
     await reply_text(update, "\n\n".join(parts))
 
 
@@ -109,7 +119,7 @@ def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
     for topic in all_topics:
         on = topic.name in subscribed
         lines.append(t(lang, "topics.line", mark="✅" if on else "▫️", name=topic.name,
-                       title=topic.title))
+                       title=topic.title_in(lang)))
         if len(buttons) < TOPIC_BUTTONS_MAX and topic.name in ids:
             action = "unsub" if on else "sub"
             label = f"✅ {topic.name}" if on else f"➕ {topic.name}"
@@ -227,7 +237,7 @@ async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     db = services(context).db
     chat_id = update.effective_chat.id
     lang = await language_of(context, chat_id)
-    titles = {topic.name: topic.title for topic in await topics.list_topics(db)}
+    titles = {topic.name: topic.title_in(lang) for topic in await topics.list_topics(db)}
     subs = await chats.subscriptions(db, chat_id)
     lines = [t(lang, "mysubs.header") if subs else t(lang, "mysubs.none")]
     for sub in subs:
@@ -264,6 +274,28 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, context, "language.set")  # already in the new language
 
 
+async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/timezone AREA/CITY [@channel]`: the zone times are shown in; alone, the current one."""
+    args, channels = _split_channel(context.args)
+    if not args and not channels:
+        zone = await timezone_of(context, update.effective_chat.id)
+        await reply(update, context, "timezone.current", timezone=zone)
+        return
+    if len(args) != 1 or len(channels) > 1:
+        await reply(update, context, "timezone.usage")
+        return
+    zone = args[0]
+    if not is_time_zone(zone):
+        await reply(update, context, "timezone.unknown", timezone=zone)
+        return
+    target = await _target(update, context, channels)
+    if target is None:
+        return
+    await chats.set_timezone(services(context).db, target.chat_id, zone)
+    key = "timezone.set_channel" if target.channel else "timezone.set"
+    await reply(update, context, key, timezone=zone, channel=target.channel)
+
+
 def _recent_count(args: list[str]) -> int | None:
     if len(args) == 1:
         return RECENT_DEFAULT
@@ -285,10 +317,11 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, context, "recent.none", name=name)
         return
     lang = await language_of(context, update.effective_chat.id)
+    zone = await timezone_of(context, update.effective_chat.id)
     story_of = await stories.stories_of_entries(db, [m.entry_id for m in found])
     blocks = [t(lang, "recent.header", name=name)]
     for match in found:
-        line = t(lang, "recent.line", date=match.matched_at.strftime("%Y-%m-%d %H:%M UTC"),
+        line = t(lang, "recent.line", date=format_time(match.published, zone, lang),
                  feed=match.feed_name, language=match.language,
                  title=match.title[:300], link=match.link)
         if match.entry_id in story_of:

@@ -61,6 +61,12 @@ async def language_of(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
     return await chats.chat_language(ctx.db, chat_id, ctx.config.bot.default_language)
 
 
+async def timezone_of(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
+    """The IANA zone times are shown in for this chat."""
+    ctx = services(context)
+    return await chats.chat_timezone(ctx.db, chat_id, ctx.config.bot.default_timezone)
+
+
 async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
                 **values: Any) -> None:
     """Answer in the chat's language with the catalog string `key` (plain text, no markup)."""

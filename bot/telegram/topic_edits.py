@@ -117,10 +117,31 @@ async def _translate(translator: Translator | None, text: str, source: str,
     return FilledQuery(target, translated, source)
 
 
-def topic_from(form: TopicForm, filled: list[FilledQuery]) -> Topic:
-    """The topic to store: the given and the validly translated queries."""
+def topic_from(form: TopicForm, filled: list[FilledQuery],
+               titles: dict[str, str] | None = None) -> Topic:
+    """The topic to store: the given and the validly translated queries, and its titles."""
     queries = {f.language: f.query for f in filled if f.query is not None and f.error is None}
-    return Topic(form.name, form.title, queries)
+    return Topic(form.name, form.title, queries, dict(titles or {}))
+
+
+async def translate_title(translator: Translator | None, title: str,
+                          source: str) -> dict[str, str]:
+    """The title as written (in `source`, the admin's language) and in every other
+    language it could be translated into; a language that failed is left out."""
+    titles = {source: title}
+    if translator is None:
+        return titles
+    for language in LANGUAGES:
+        if language == source:
+            continue
+        try:
+            translated = await translator.translate_entry(title, "", source, language)
+        except Exception:  # the translator promises not to raise; the topic matters more
+            log.exception("translating title %r %s->%s failed", title, source, language)
+            continue
+        if translated.translated and translated.title.strip():
+            titles[language] = translated.title.strip()
+    return titles
 
 
 def try_topic(topic: Topic, text: str) -> dict[str, tuple[str, ...] | QueryError | None]:

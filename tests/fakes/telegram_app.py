@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from bot.config import BotConfig, Config, PollingConfig
 from bot.store.db import Database
@@ -30,6 +31,14 @@ class StubTranslator:
     async def translate_query(self, query_text: str, source: str, target: str) -> str:
         table = self.words.get(target, {})
         return " ".join(table.get(word, word) for word in query_text.split())
+
+    async def translate_entry(self, title: str, summary: str, source: str, target: str):
+        """A title as the word list translates it; untranslated if no word is known."""
+        table = self.words.get(target, {})
+        words = [table.get(word.lower(), word) for word in title.split()]
+        known = any(word.lower() in table for word in title.split())
+        return SimpleNamespace(title=" ".join(words), summary=summary, translated=known,
+                               note=None if known else "unknown words")
 
     async def stats(self) -> dict:
         return {"hit_rate": self.hit_rate}
