@@ -154,7 +154,8 @@ async def run_service(config: Config, *, console: bool,
             on_health = reporter = AdminHealthReporter(application.bot, db, config)
 
         deliverer = Deliverer(db, sender, translator.translate_entry, console=console,
-                              default_timezone=config.bot.default_timezone)
+                              default_timezone=config.bot.default_timezone,
+                              on_reuse=translator.count_reuse)
         # Pivot translations go through the same translator and cache as alerts.
         cluster = await ClusterStage.load(
             db, config.stories.window,

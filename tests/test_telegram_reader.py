@@ -103,3 +103,21 @@ async def test_settitle_shows_in_topics_and_mysubs_in_the_chat_language(tmp_path
         assert "troops — Западные войска на Украине" in await bot.ask("/mysubs")
         await bot.ask("/language en")
         assert "troops — Western troops in Ukraine" in await bot.ask("/mysubs")
+
+
+async def test_subscribing_from_a_second_forum_thread_moves_it_and_says_so(tmp_path):
+    group, member = -1007777, 3003
+    async with running_bot(tmp_path) as bot:
+        await topics.add_topic(bot.db, TROOPS)
+        bot.api.set_member(group, member, "creator")
+        first = await bot.send("/subscribe troops", chat_id=group, chat_type="supergroup",
+                               user_id=member, thread_id=10)
+        assert "Subscribed to" in first[0].text
+        [moved] = await bot.send("/subscribe troops", chat_id=group, chat_type="supergroup",
+                                 user_id=member, thread_id=20)
+        assert "Now posted in this thread instead" in moved.text and "troops" in moved.text
+        [sub] = await chats.subscriptions(bot.db, group)
+        assert sub.thread_id == 20
+        [again] = await bot.send("/subscribe troops", chat_id=group, chat_type="supergroup",
+                                 user_id=member, thread_id=20)
+        assert "Already subscribed" in again.text

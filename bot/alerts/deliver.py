@@ -94,8 +94,10 @@ class Deliverer:
 
     def __init__(self, db: Database, sender: Sender, translate: Translate,
                  policy: DeliveryPolicy | None = None, clock: Callable[[], float] = time.time,
-                 console: bool = False, default_timezone: str = "UTC") -> None:
+                 console: bool = False, default_timezone: str = "UTC",
+                 on_reuse: Callable[[str, str], None] | None = None) -> None:
         self.db = db
+        self.on_reuse = on_reuse  # told when one entry's translation serves another chat
         self.default_timezone = default_timezone  # chats that set no /timezone
         self.console = console  # deliver the console's virtual chats instead of Telegram's
         self.sender = sender
@@ -409,6 +411,7 @@ class Deliverer:
         """One translation per (entry, language), shared by every chat that needs it."""
         key = (item.entry_id, source, target)
         task = self._translations.get(key)
+        reused = task is not None
         if task is None:
             summary = shorten(clean(item.summary), 2 * SUMMARY_LENGTH)
             task = asyncio.ensure_future(self.translate(item.title, summary, source, target))
@@ -423,4 +426,6 @@ class Deliverer:
             return None
         if not result.translated:
             self._translations.pop(key, None)  # try again for the next chat
+        elif reused and self.on_reuse is not None:
+            self.on_reuse(item.title, item.summary)
         return result

@@ -74,7 +74,8 @@ async def subscribe(db: Database, chat_id: int, topic: str, thread_id: int | Non
                     now: float | None = None) -> bool:
     """Subscribe a known chat; False if it already was, to the same thread.
 
-    Subscribing again from another forum thread moves the alerts there.
+    Subscribing again from another forum thread moves the alerts there: a topic's
+    alerts go to one thread, so a group never gets the same alert twice.
     Raises UnknownTopic.
     """
     now = time.time() if now is None else now
@@ -97,6 +98,7 @@ class SubscribeOutcome:
     added: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # from another forum thread to this one
 
 
 async def subscribe_many(db: Database, chat_id: int, names: list[str],
@@ -105,12 +107,18 @@ async def subscribe_many(db: Database, chat_id: int, names: list[str],
     """Subscribe to each known topic; unknown names are reported, not fatal to the rest."""
     outcome = SubscribeOutcome()
     for name in dict.fromkeys(names):
+        before = await db.fetchone(
+            "SELECT s.thread_id FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
+            "WHERE s.chat_id = ? AND t.name = ?", (chat_id, name))
         try:
             changed = await subscribe(db, chat_id, name, thread_id, now)
         except UnknownTopic:
             outcome.unknown.append(name)
         else:
-            (outcome.added if changed else outcome.already).append(name)
+            if changed and before is not None:
+                outcome.moved.append(name)
+            else:
+                (outcome.added if changed else outcome.already).append(name)
     return outcome
 
 

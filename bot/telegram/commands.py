@@ -195,6 +195,8 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         lines.append(t(lang, "subscribe.already", names=name_list(lang, outcome.already)))
     if outcome.unknown:
         lines.append(t(lang, "error.unknown_topic", names=name_list(lang, outcome.unknown)))
+    if outcome.moved:
+        lines.append(t(lang, "subscribe.moved", names=name_list(lang, outcome.moved)))
     if thread is not None and (outcome.added or outcome.already):
         lines.append(t(lang, "subscribe.thread"))
     await reply_text(update, "\n".join(lines))

@@ -130,6 +130,11 @@ class Translator:
                                      language=target)
         return format_query(translated_query)
 
+    def count_reuse(self, title: str, summary: str) -> None:
+        """A translation already made for another chat was used again: for a reader that
+        is a cache hit like any other, so /stats counts it as one."""
+        self.cache.count(hits=len({text for text in (title, summary) if text}))
+
     async def stats(self) -> dict:
         """Totals across restarts (hits, misses, calls, characters) and the current state."""
         self._count_usage()
