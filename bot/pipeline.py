@@ -108,6 +108,8 @@ class ClusterStage:
         """Join the entry to its story (or start one) with its matches and outbox work."""
         if signature is None:
             signature = await self.signature(stored.entry)
+        if not signature.source:  # its feed's habits (boilerplate) are learnt and discounted
+            signature = signature.with_source(stored.feed_id)
         async with self._lock:
             self.stories.expire(now, self.window)
             best = self.stories.best_story(signature, now, self.window)

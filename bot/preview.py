@@ -55,10 +55,11 @@ class PreviewStories:
     open: OpenStories = field(default_factory=OpenStories)
     of_link: dict[str, int] = field(default_factory=dict)
 
-    def story_of(self, entry: Entry, now: float) -> int:
+    def story_of(self, entry: Entry, now: float, feed: str = "") -> int:
         if entry.alert_key in self.of_link:  # several topics, one entry: one story
             return self.of_link[entry.alert_key]
-        signature = story_signature(entry.title, entry.summary, entry.language, entry.link)
+        signature = story_signature(entry.title, entry.summary, entry.language, entry.link,
+                                    source=feed)
         story = self.open.best_story(signature, now, self.window)
         if story is None:
             story = len(self.open) + 1
@@ -86,7 +87,7 @@ def matches_in(index: TopicIndex, feed: FeedConfig, entries: list[Entry],
     now = time.time()
     for entry in entries:
         matches = index.match(entry.title, entry.summary, entry.language)
-        story = stories.story_of(entry, now) if stories is not None and matches else 0
+        story = stories.story_of(entry, now, feed.url) if stories is not None and matches else 0
         for match in matches:
             found.append(PreviewMatch(match.topic, feed, entry, match.terms, story))
     return found

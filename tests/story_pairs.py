@@ -58,6 +58,33 @@ def feed_language(file: str) -> str:
     return file.split("/")[0]
 
 
+def corpus_refs(corpus: Path = CORPUS,
+                languages: tuple[str, ...] = ("en", "fr", "ru")) -> dict[Ref, Entry]:
+    """Every corpus entry of those languages by (file under feeds/, key), as pairs name them."""
+    found: dict[Ref, Entry] = {}
+    for language in languages:
+        for path in sorted((corpus / "feeds" / language).glob("*.xml")):
+            for entry in parse_entries(path.read_bytes(), None, language, _PARSED_AT):
+                found.setdefault((f"{language}/{path.name}", entry.key), entry)
+    return found
+
+
+def chained_share(story_of: dict[Ref, int], sigs: dict[Ref, StorySignature],
+                  threshold: float) -> tuple[int, int]:
+    """Pairs of entries inside one story, and how many of them score below the
+    threshold directly: held together only through other members."""
+    members: dict[int, list[Ref]] = {}
+    for ref, story in story_of.items():
+        members.setdefault(story, []).append(ref)
+    inside = chained = 0
+    for refs in members.values():
+        for i, a in enumerate(refs):
+            for b in refs[i + 1:]:
+                inside += 1
+                chained += similarity(sigs[a], sigs[b]) < threshold
+    return inside, chained
+
+
 def load_entries(refs: set[Ref], corpus: Path = CORPUS) -> dict[Ref, Entry]:
     """The entries named by refs, parsed by the project's parser; KeyError names a missing one."""
     found: dict[Ref, Entry] = {}
@@ -106,7 +133,7 @@ def signatures(entries: dict[Ref, Entry],
     for ref, entry in entries.items():
         pivot = (pivots or {}).get(ref, (None, None))
         result[ref] = story_signature(entry.title, entry.summary, entry.language, entry.link,
-                                      *pivot)
+                                      *pivot, source=ref[0])
     return result
 
 
@@ -127,9 +154,10 @@ def is_cross_language(pair: LabelledPair) -> bool:
 
 
 def cluster_in_order(entries: dict[Ref, Entry], sigs: dict[Ref, StorySignature],
-                     threshold: float, window: float) -> dict[Ref, int]:
-    """Each entry's story when the entries arrive in publication order, as in the service."""
-    stories = OpenStories(threshold)
+                     threshold: float, window: float, **options) -> dict[Ref, int]:
+    """Each entry's story when the entries arrive in publication order, as in the service;
+    `options` go to OpenStories (the linkage, feed habits)."""
+    stories = OpenStories(threshold, **options)
     story_of: dict[Ref, int] = {}
     for ref in sorted(entries, key=lambda r: (entries[r].published, r)):
         at = entries[ref].published.timestamp()
@@ -172,9 +200,9 @@ def load_labelled(corpus: Path = CORPUS) -> tuple[list[LabelledPair], dict[Ref, 
 
 def measure(pairs: list[LabelledPair], entries: dict[Ref, Entry],
             pivots: dict[Ref, tuple[str, str]] | None, threshold: float,
-            window: float = STORY_WINDOW) -> Measurement:
+            window: float = STORY_WINDOW, **options) -> Measurement:
     sigs = signatures(entries, pivots)
     cross = [p for p in pairs if is_cross_language(p)]
-    story_of = cluster_in_order(entries, sigs, threshold, window)
+    story_of = cluster_in_order(entries, sigs, threshold, window, **options)
     return Measurement(rates(pairs, sigs, threshold), rates(cross, sigs, threshold),
                        cluster_rates(pairs, story_of), cluster_rates(cross, story_of))

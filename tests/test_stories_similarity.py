@@ -76,3 +76,15 @@ def test_a_shared_year_weighs_less_than_a_shared_figure():
     figure_too = story_signature("Rapport: 2345 emplois", "", "fr", "")
     assert "y:2016" in year.features and "d:2345" in figure.features
     assert similarity(year, year_too) < similarity(figure, figure_too)
+
+
+def test_signature_keeps_its_feed_and_reads_one_stored_without_it():
+    import json
+
+    sig = story_signature(*BBC, "en", "https://bbc.co.uk/news/1", source=7)
+    assert sig.source == "7"
+    assert StorySignature.from_dict(json.loads(json.dumps(sig.to_dict()))) == sig
+    stored_before = {k: v for k, v in sig.to_dict().items() if k != "src"}
+    old = StorySignature.from_dict(stored_before)
+    assert old.source == "" and old.features == sig.features
+    assert similarity(old, sig) == 1.0

@@ -5,6 +5,7 @@ something with, never all of them."""
 from __future__ import annotations
 
 import heapq
+from collections import Counter, deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import count
@@ -22,7 +23,84 @@ CANDIDATES = 24
 # wartime): it finds no candidate, the rarer features do.
 COMMON_POSTINGS = 200
 
+# What a feed keeps repeating (its name, section, author, standard sentence)
+# says which feed, not which event: a feature found in at least
+# BOILERPLATE_SHARE of a feed's latest FEED_RECENT entries (and in
+# BOILERPLATE_MIN of them) is left out when that feed's entries are compared
+# with each other.
+FEED_RECENT = 50
+BOILERPLATE_SHARE = 0.3
+BOILERPLATE_MIN = 5
+# What every feed has been writing about lately ("Donald Trump" on a busy
+# day, the topic's own words among matched entries) is a topic, not an event:
+# a feature found in at least TOPICAL_SHARE of the latest STREAM_RECENT
+# entries of all feeds (and in TOPICAL_MIN of them) is left out of every
+# comparison. A story's first entries still meet by it.
+STREAM_RECENT = 600
+TOPICAL_SHARE = 0.02
+TOPICAL_MIN = 12
+# How an entry is scored against a story of several entries. "single": its
+# best score against any member, which lets one member drag in whatever
+# resembles it alone, entry after entry (A-B-C with nothing between A and C:
+# chains). "supported" (the default): that best score, but no more than twice
+# its second best, so the entry must also resemble another member of the story.
+LINKAGE = "supported"
+LINKAGES = ("single", "supported")
+SUPPORT = 2.0
+
 StoryId = Hashable
+
+
+class Habits:
+    """The features a stream of entries keeps repeating, learnt entry by entry
+    over its latest `recent` entries: pure counting, no clock."""
+
+    def __init__(self, recent: int, share: float, at_least: int) -> None:
+        self.recent, self.share, self.at_least = recent, share, at_least
+        self._shown: deque[frozenset[str]] = deque()
+        self._counts: Counter[str] = Counter()
+
+    def learn(self, features: frozenset[str]) -> None:
+        self._shown.append(features)
+        self._counts.update(features)
+        if len(self._shown) > self.recent:
+            for feature in self._shown.popleft():
+                self._counts[feature] -= 1
+                if not self._counts[feature]:
+                    del self._counts[feature]
+
+    def repeated(self, features: frozenset[str]) -> frozenset[str]:
+        """Those of `features` the stream keeps repeating."""
+        least = max(self.at_least, self.share * len(self._shown))
+        if len(self._shown) < least:
+            return frozenset()
+        return frozenset(f for f in features if self._counts[f] >= least)
+
+
+class FeedHabits:
+    """Each feed's habits (boilerplate) and the habits of all feeds together (topics)."""
+
+    def __init__(self) -> None:
+        self._feeds: dict[str, Habits] = {}
+        self.stream = Habits(STREAM_RECENT, TOPICAL_SHARE, TOPICAL_MIN)
+
+    def learn(self, signature: StorySignature) -> None:
+        self.stream.learn(signature.features)
+        if signature.source:
+            feed = self._feeds.get(signature.source)
+            if feed is None:
+                feed = self._feeds[signature.source] = Habits(
+                    FEED_RECENT, BOILERPLATE_SHARE, BOILERPLATE_MIN)
+            feed.learn(signature.features)
+
+    def boilerplate(self, signature: StorySignature) -> frozenset[str]:
+        """The features of `signature` its own feed keeps repeating."""
+        feed = self._feeds.get(signature.source)
+        return feed.repeated(signature.features) if feed else frozenset()
+
+    def topical(self, signature: StorySignature) -> frozenset[str]:
+        """The features of `signature` all feeds have been repeating."""
+        return self.stream.repeated(signature.features)
 
 
 @dataclass
@@ -40,8 +118,13 @@ class StoryMatch:
 class OpenStories:
     """The stories still open for new entries, and the rule for joining one."""
 
-    def __init__(self, threshold: float = THRESHOLD) -> None:
+    def __init__(self, threshold: float = THRESHOLD, linkage: str = LINKAGE,
+                 feed_habits: bool = True) -> None:
+        if linkage not in LINKAGES:
+            raise ValueError(f"unknown linkage {linkage!r}")
         self.threshold = threshold
+        self.linkage = linkage
+        self.habits = FeedHabits() if feed_habits else None
         self._stories: dict[StoryId, _Story] = {}
         self._index: dict[str, set[StoryId]] = {}
         # (latest entry time, tie-breaker, story) for every join: expiring looks
@@ -62,14 +145,24 @@ class OpenStories:
         match = self.best_match(signature, now, window)
         return match.story_id if match else None
 
-    def best_match(self, signature: StorySignature, now: float,
-                   window: float) -> StoryMatch | None:
+    def best_match(self, signature: StorySignature, now: float, window: float,
+                   exhaustive: bool = False) -> StoryMatch | None:
+        """The best_story and its score; `exhaustive` scores every open story
+        instead of the index's candidates (the baseline the index is measured
+        against)."""
         best: StoryMatch | None = None
-        for story_id in self._candidates(signature):
+        # Compared without what every feed keeps repeating, and, against the
+        # entries of its own feed, without what that feed keeps repeating.
+        plain = signature
+        if self.habits is not None:
+            signature = signature.without(self.habits.topical(signature))
+            plain = signature.without(self.habits.boilerplate(signature))
+        candidates = self._stories if exhaustive else self._candidates(signature)
+        for story_id in candidates:
             story = self._stories[story_id]
             if now - story.latest > window:
                 continue
-            score = max(similarity(signature, member) for member in story.members)
+            score = self._score(signature, plain, story.members)
             if score >= self.threshold and (best is None or score > best.score):
                 best = StoryMatch(story_id, score)
         return best
@@ -84,6 +177,8 @@ class OpenStories:
     def join(self, story_id: StoryId, signature: StorySignature, at: float) -> None:
         """Add an entry to an open story (or reopen a story being restored)."""
         story = self._stories.setdefault(story_id, _Story())
+        if self.habits is not None:
+            self.habits.learn(signature)
         story.members.append(signature)
         if at > story.latest:
             story.latest = at
@@ -109,6 +204,19 @@ class OpenStories:
                 self._unindex(feature, story_id)
             closed.append(story_id)
         return closed
+
+    def _score(self, signature: StorySignature, plain: StorySignature,
+               members: list[StorySignature]) -> float:
+        best = second = 0.0
+        for member in members:
+            score = similarity(plain if member.source == signature.source else signature, member)
+            if score > best:
+                best, second = score, best
+            elif score > second:
+                second = score
+        if self.linkage == "single" or len(members) == 1:
+            return best
+        return min(best, SUPPORT * second)
 
     def _unindex(self, feature: str, story_id: StoryId) -> None:
         postings = self._index.get(feature)

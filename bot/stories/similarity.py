@@ -139,27 +139,46 @@ class StorySignature:
     norm: float = 0.0  # weight of all the features
     language_free: frozenset[str] = frozenset()  # names and numbers
     language_free_norm: float = 0.0
+    # The feed the entry came from, opaque ("" when unknown): what that feed
+    # keeps repeating is no sign of an event (bot/stories/cluster.py).
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form, for storage."""
-        return {
+        data = {
             "v": SERIAL_VERSION,
             "lang": self.lexical_language,
             "features": sorted(self.features),
             "link": self.link,
         }
+        if self.source:
+            data["src"] = self.source
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StorySignature:
         if data.get("v") != SERIAL_VERSION:
             raise ValueError(f"unknown story signature version {data.get('v')!r}")
-        return make_signature(str(data["lang"]), frozenset(data["features"]), str(data["link"]))
+        return make_signature(str(data["lang"]), frozenset(data["features"]), str(data["link"]),
+                              str(data.get("src", "")))
+
+    def with_source(self, source: object) -> StorySignature:
+        """The same signature, marked as coming from the feed `source`."""
+        return make_signature(self.lexical_language, self.features, self.link, str(source))
+
+    def without(self, features: frozenset[str]) -> StorySignature:
+        """The signature less some of its features."""
+        if not features:
+            return self
+        return make_signature(self.lexical_language, self.features - features, self.link,
+                              self.source)
 
 
-def make_signature(lexical_language: str, features: frozenset[str], link: str = "") -> StorySignature:
+def make_signature(lexical_language: str, features: frozenset[str], link: str = "",
+                   source: str = "") -> StorySignature:
     free = frozenset(f for f in features if f[0] in LANGUAGE_FREE)
     return StorySignature(lexical_language, features, link, _weight(features), free,
-                          _weight(free))
+                          _weight(free), source)
 
 
 def feature_weight(feature: str) -> float:
@@ -172,9 +191,9 @@ def _weight(features: frozenset[str]) -> float:
 
 def story_signature(title: str, summary: str, language: str, link: str,
                     pivot_title: str | None = None,
-                    pivot_summary: str | None = None) -> StorySignature:
+                    pivot_summary: str | None = None, source: object = "") -> StorySignature:
     """The signature of one entry. pivot_* are its English translation; an
-    English entry is its own pivot."""
+    English entry is its own pivot; `source` names its feed."""
     summary = summary[:SUMMARY_CHARS]
     if language == PIVOT:
         pivot_title, pivot_summary = title, summary
@@ -198,7 +217,8 @@ def story_signature(title: str, summary: str, language: str, link: str,
         features.update(f"{NAME}:{key}" for key in _name_keys(text, is_title))
         features.update(f"{YEAR if _is_year(number) else NUMBER}:{number}"
                         for number in _numbers(text))
-    return make_signature(lexical_language, frozenset(features), _canonical_link(link))
+    return make_signature(lexical_language, frozenset(features), _canonical_link(link),
+                          str(source))
 
 
 def similarity(a: StorySignature, b: StorySignature) -> float:
