@@ -200,3 +200,19 @@ def test_check_on_a_malformed_feed_url_is_one_line_and_exit_2(tmp_path, line):
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("config.toml: feeds[0].url: malformed URL")
+
+
+def test_topic_titles_per_language_and_the_default_time_zone():
+    config = parse_config({"bot": {"default_timezone": "Europe/Paris"},
+                           "topics": [{"name": "gas", "title": "Gas", "title_fr": "Gaz",
+                                       "title_ru": " Газ ", "en": "gas"}]}, {})
+    assert config.bot.default_timezone == "Europe/Paris"
+    assert dict(config.topics[0].titles) == {"fr": "Gaz", "ru": "Газ"}
+    assert parse_config({}, {}).bot.default_timezone == "UTC"
+    with pytest.raises(ConfigError) as info:
+        parse_config({"bot": {"default_timezone": "Mars/Olympus"},
+                      "topics": [{"name": "gas", "title_de": "Gas", "en": "gas"}]}, {})
+    assert info.value.problems == [
+        "bot.default_timezone: unknown time zone 'Mars/Olympus' "
+        "(use an IANA name like \"Europe/Paris\")",
+        "topics[0].title_de: unknown key"]

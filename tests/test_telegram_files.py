@@ -55,6 +55,13 @@ def test_topics_toml_reads_back_as_config_topics():
     assert data["topics"] == [{"name": "troops", "title": 'Troops "west" \\ Ukraine', **queries}]
 
 
+def test_topics_toml_keeps_the_titles_per_language():
+    topic = Topic("gas", "Gas", {"en": "gas"}, {"en": "Gas", "fr": "Gaz", "ru": "Газ"})
+    data = tomllib.loads(write_topics_toml([topic]).decode())
+    assert data["topics"] == [{"name": "gas", "title": "Gas", "title_fr": "Gaz",
+                               "title_ru": "Газ", "en": "gas"}]
+
+
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 

@@ -19,6 +19,9 @@ def write_topics_toml(topics: list[Topic]) -> bytes:
         lines.append(f"name = {_toml_string(topic.name)}")
         lines.append(f"title = {_toml_string(topic.title)}")
         for language in LANGUAGES:
+            if topic.titles.get(language, topic.title) != topic.title:
+                lines.append(f"title_{language} = {_toml_string(topic.titles[language])}")
+        for language in LANGUAGES:
             if language in topic.queries:
                 lines.append(f"{language} = {_toml_string(topic.queries[language])}")
         lines.append("")
