@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.feeds.links import canonical_link
+
 LANGUAGES: tuple[str, ...] = ("en", "fr", "ru")
 
 
@@ -36,7 +38,7 @@ class Entry:
     """One feed item, converted once at the parsing edge."""
 
     key: str  # stable per feed: guid, else canonical link, else content hash
-    link: str  # canonical: tracking parameters removed
+    link: str  # as published, tracking parameters removed, nothing re-encoded
     title: str  # plain text
     summary: str  # plain text
     published: datetime  # UTC; first-seen time when the feed gives none
@@ -45,7 +47,7 @@ class Entry:
     @property
     def alert_key(self) -> str:
         """Identity for alerting: the same link in two feeds is one story item."""
-        return self.link or self.key
+        return canonical_link(self.link) if self.link else self.key
 
 
 @dataclass(frozen=True)

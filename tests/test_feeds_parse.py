@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from fakes.feeds import CORPUS, fixture
 
-from bot.feeds.parse import ParseError, canonical_link, parse_entries, plain_text
+from bot.feeds.links import canonical_link, published_link
+from bot.feeds.parse import ParseError, parse_entries
+from bot.markup import html_to_text
+from bot.matching.index import TopicQuery, compile_topics
 
 NOW = datetime(2024, 11, 25, 12, 0, tzinfo=UTC)
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(),
@@ -29,8 +32,10 @@ def test_french_rss_becomes_plain_text_entries_with_canonical_links():
     assert first.published == datetime(2024, 11, 25, 7, 15, tzinfo=UTC)
     assert all(e.language == "fr" for e in entries)
     assert entries[1].summary == "Des missiles Storm Shadow ont été tirés."
-    assert entries[1].link.endswith("scalp_2.html")  # fragment dropped
-    assert entries[1].key == entries[1].link  # no guid: the canonical link is the key
+    # Shown as published (SPEC: only tracking parameters go); the identity drops the fragment.
+    assert entries[1].link.endswith("scalp_2.html#commentaires")
+    assert entries[1].alert_key.endswith("scalp_2.html")
+    assert entries[1].key == entries[1].alert_key  # no guid: the canonical link is the key
 
 
 def test_missing_publication_time_is_first_seen_time():
@@ -112,8 +117,8 @@ def test_canonical_links_drop_tracking(raw, canonical):
     assert canonical_link(raw) == canonical
 
 
-def test_plain_text_strips_tags_scripts_and_entities():
-    assert plain_text("<p>A&nbsp;<b>bold</b>\n\n move</p><style>p{}</style>&amp; more") \
+def test_html_to_text_strips_tags_scripts_and_entities():
+    assert html_to_text("<p>A&nbsp;<b>bold</b>\n\n move</p><style>p{}</style>&amp; more") \
         == "A bold move & more"
 
 
@@ -155,3 +160,70 @@ def test_parsing_needs_no_event_loop_or_network():
     # Pure: same input, same output.
     body = fixture("en-bbc.atom.xml")
     assert parse_entries(body, None, "en", NOW) == parse_entries(body, None, "en", NOW)
+
+
+# -- hostile bytes: damage stays where it is ------------------------------------------
+
+
+def rss(items: list[tuple[str, str]], encoding: str | None = "utf-8") -> str:
+    declaration = f'<?xml version="1.0" encoding="{encoding}"?>' if encoding else ""
+    body = "".join(f"<item><title>{t}</title><link>https://news.example/{i}</link>"
+                   f"<description>{d}</description></item>" for i, (t, d) in enumerate(items))
+    return f'{declaration}<rss version="2.0"><channel><title>Лента</title>{body}</channel></rss>'
+
+
+RUSSIAN = [(f"Войска НАТО на Украине: сообщение {i}", f"Российские войска и Украина, день {i}")
+           for i in range(10)]
+
+
+def test_surrogate_pair_references_cost_nothing_and_lone_ones_only_a_character():
+    items = [("Смайл &#55357;&#56832; и &#xD83D;&#xDE00;", "один &#56832; два"),
+             *RUSSIAN[:2]]
+    entries = parse_entries(rss(items).encode(), "application/rss+xml", "ru", NOW)
+    assert [e.title for e in entries] == ["Смайл 😀 и 😀", *[t for t, _ in RUSSIAN[:2]]]
+    assert entries[0].summary == "один \ufffd два"
+
+
+def test_one_bad_byte_in_a_utf8_feed_damages_one_character_not_the_document():
+    body = rss(RUSSIAN).encode()
+    cut = body.index("день 3".encode())
+    damaged = body[:cut] + "д".encode()[:1] + body[cut:]  # a truncated two-byte character
+    entries = parse_entries(damaged, "application/rss+xml; charset=utf-8", "ru", NOW)
+    assert [e.title for e in entries] == [t for t, _ in RUSSIAN]
+    assert entries[3].summary == "Российские войска и Украина, \ufffdдень 3"
+    index = compile_topics([TopicQuery(topic="t", language="ru", query="войска AND украина")])
+    assert sum(1 for e in entries if index.match(e.title, e.summary, "ru")) == 10
+
+
+@pytest.mark.parametrize("charset", ["cp1251", "koi8-r"])
+def test_undeclared_cyrillic_charsets_are_detected(charset):
+    body = rss(RUSSIAN, encoding=None).encode(charset)
+    entries = parse_entries(body, "application/rss+xml", "ru", NOW)
+    assert [e.title for e in entries] == [t for t, _ in RUSSIAN]
+
+
+def test_a_header_charset_the_bytes_contradict_yields_to_the_xml_declaration():
+    body = rss(RUSSIAN, encoding="windows-1251").encode("cp1251")
+    entries = parse_entries(body, "application/rss+xml; charset=utf-8", "ru", NOW)
+    assert [e.title for e in entries] == [t for t, _ in RUSSIAN]
+
+
+def test_links_are_kept_as_published_minus_tracking():
+    link = "https://news.example/a?id=1&amp;ref=o'brien&amp;utm_source=rss&amp;q=caf%C3%A9"
+    body = (f'<rss version="2.0"><channel><item><title>t</title><link>{link}</link>'
+            "</item></channel></rss>").encode()
+    [entry] = parse_entries(body, "application/rss+xml", "en", NOW)
+    assert entry.link == "https://news.example/a?id=1&ref=o'brien&q=caf%C3%A9"
+    assert entry.alert_key == "https://news.example/a?id=1&ref=o%27brien&q=caf%C3%A9"
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("https://a.example/x?utm_source=rss&ID=3&b=%2F", "https://a.example/x?ID=3&b=%2F"),
+    ("HTTPS://WWW.Example.org/A?xtor=RSS-3208", "HTTPS://WWW.Example.org/A"),
+    ("https://a.example/x#xtor=RSS-3208", "https://a.example/x"),
+    ("https://a.example/x#section-2", "https://a.example/x#section-2"),
+    ("https://a.example/x?a=1&&b=2", "https://a.example/x?a=1&&b=2"),  # untouched: no tracking
+    ("https://a.example/x?a=1&&utm_medium=f", "https://a.example/x?a=1"),
+])
+def test_published_links_lose_only_tracking_parameters(raw, shown):
+    assert published_link(raw) == shown

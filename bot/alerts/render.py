@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.markup import html_to_text
 from bot.telegram.i18n import t
 
 MAX_LENGTH = 4096  # Telegram's limit, counted after entity parsing
@@ -229,7 +230,7 @@ def mute_buttons(topics: Sequence[tuple[int, str]], language: str
 
 def strip_html(markup: str) -> str:
     """Rendered HTML back to the text a reader sees."""
-    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+    return html_to_text(markup, fold=False)
 
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')

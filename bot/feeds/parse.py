@@ -7,29 +7,20 @@ import hashlib
 import html
 import re
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from bot.feeds import FeedError
+from bot.feeds.charset import normalise_charset
+from bot.feeds.links import canonical_link, published_link
+from bot.markup import html_to_text
 from bot.model import Entry
 
-# Query parameters that identify a campaign or a click, never the article.
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
-    "_ga", "_gl", "xtor", "xtref", "cmp", "ito", "ocid", "mkt_tok", "wt.mc_id",
-    "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
-    "at_medium", "at_campaign", "at_platform", "at_send_date", "at_creation",
-    "at_link_id", "at_link_origin", "at_link_type", "at_ptr_name", "at_recipient_id",
-    "at_recipient_list", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
-})
-TRACKING_PREFIXES = ("utm_",)
 NOT_XML_TYPES = ("text/html", "text/plain", "application/json", "image/", "application/pdf")
 _SPACE = re.compile(r"\s+")
-# Regular expressions rather than an HTML parser: summaries only need their words,
-# and this is several times faster on full-content feeds.
-_INVISIBLE = re.compile(r"<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
-_TAG = re.compile(r"</?[a-zA-Z!][^>]*>")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_REFERENCE = re.compile(rb"&#([0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 # UTF-8 read as windows-1252 ("ActualitÃ©s", "Ð’ ÐœÐ¾ÑÐºÐ²Ðµ"): a lead byte then a continuation.
 _MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178"
                        "\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
@@ -47,7 +38,9 @@ def parse_entries(body: bytes, content_type: str | None, language: str, now: dat
     KOI8-R, ...) decodes right; `url` resolves relative links; `now` (UTC) stands in
     for missing or future publication times.
     """
-    headers = {"content-type": content_type or "application/xml"}
+    body, parser_type = normalise_charset(body, content_type, language)
+    body = repair_surrogate_references(body)
+    headers = {"content-type": parser_type or "application/xml"}
     if url:
         headers["content-location"] = url
     try:
@@ -62,7 +55,10 @@ def parse_entries(body: bytes, content_type: str | None, language: str, now: dat
     entries: list[Entry] = []
     seen: set[str] = set()
     for item in doc.entries:
-        entry = _entry(item, language, now, url)
+        try:
+            entry = _entry(item, language, now, url)
+        except Exception:  # one malformed item costs that item, never the feed
+            continue
         if not (entry.title or entry.summary or entry.link):
             continue  # an empty shell (illegal nesting, stray tags): nothing to show
         if entry.key not in seen:
@@ -86,18 +82,65 @@ def _document_problem(doc, content_type: str | None) -> str | None:
 def _entry(item, language: str, now: datetime, base_url: str) -> Entry:
     title = _text(item.get("title_detail")) or _text_value(item.get("title", ""))
     summary = _summary(item)
-    link = canonical_link(_absolute(item.get("link", "") or "", base_url))
-    guid = (item.get("id") or "").strip()
+    link = _valid(published_link(_absolute(item.get("link", "") or "", base_url)))
+    title, summary = _valid(repair_mojibake(title)), _valid(repair_mojibake(summary))
+    guid = _valid((item.get("id") or "").strip())
     if guid:
         key = guid
     elif link:
-        key = link
+        key = canonical_link(link)  # as before links were kept as published
     else:
-        digest = hashlib.sha256(f"{title}\n{summary}".encode("utf-8", "surrogatepass"))
+        digest = hashlib.sha256(f"{title}\n{summary}".encode())
         key = "sha256:" + digest.hexdigest()[:32]
-    return Entry(key=key, link=link, title=repair_mojibake(title),
-                 summary=repair_mojibake(summary),
+    return Entry(key=key, link=link, title=title, summary=summary,
                  published=_published(item, now), language=language)
+
+
+def _valid(text: str) -> str:
+    """Text that encodes as UTF-8: surrogate pairs joined, lone surrogates replaced."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def repair_surrogate_references(body: bytes) -> bytes:
+    """Character references to UTF-16 surrogates (`&#55357;&#56832;`, as JavaScript
+    escapes an emoji) made one reference to the character, or to U+FFFD when unpaired:
+    feedparser fails the whole document on them."""
+    if b"&#" not in body:
+        return body
+    out: list[bytes] = []
+    pos = 0
+    matches = list(_REFERENCE.finditer(body))
+    skip = False
+    for i, m in enumerate(matches):
+        if skip:
+            skip = False
+            continue
+        value = _reference_value(m)
+        if not 0xD800 <= value <= 0xDFFF:
+            continue
+        out.append(body[pos:m.start()])
+        pos = m.end()
+        following = matches[i + 1] if i + 1 < len(matches) else None
+        if (value <= 0xDBFF and following is not None and following.start() == m.end()
+                and 0xDC00 <= _reference_value(following) <= 0xDFFF):
+            low = _reference_value(following)
+            value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+            pos = following.end()
+            skip = True
+        else:
+            value = 0xFFFD
+        out.append(b"&#%d;" % value)
+    if not out:
+        return body
+    out.append(body[pos:])
+    return b"".join(out)
+
+
+def _reference_value(m: re.Match) -> int:
+    digits = m.group(1)
+    return int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
 
 
 def _summary(item) -> str:
@@ -114,19 +157,12 @@ def _text(detail) -> str:
     value = detail.get("value", "") or ""
     if detail.get("type") == "text/plain":
         return _text_value(value)
-    return plain_text(value)
+    return html_to_text(value)
 
 
 def _text_value(value: str) -> str:
     # Plain-text fields still arrive with escaped entities (`&amp;eacute;`) in the wild.
     return _SPACE.sub(" ", html.unescape(value)).strip()
-
-
-def plain_text(markup: str) -> str:
-    """HTML -> text: tags, scripts and comments dropped, entities decoded, whitespace folded."""
-    if "<" in markup:
-        markup = _TAG.sub(" ", _INVISIBLE.sub(" ", markup))
-    return _text_value(markup)
 
 
 def repair_mojibake(text: str) -> str:
@@ -143,26 +179,6 @@ def repair_mojibake(text: str) -> str:
         if exc.reason == "unexpected end of data":  # cut mid-character by the publisher
             return raw[:exc.start].decode("utf-8", "replace")
         return text
-
-
-def canonical_link(url: str) -> str:
-    """The link with tracking parameters and fragment removed, scheme and host lower-cased."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return url
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _is_tracking(k)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       urlencode(query, doseq=True), ""))
-
-
-def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
 def _absolute(link: str, base_url: str) -> str:

@@ -3,7 +3,6 @@ words and Snowball stems, per language. The one place that decides what a "word"
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from operator import itemgetter
 
 import Stemmer
 
+from bot.markup import html_to_text
 from bot.model import LANGUAGES
 
 _STEMMER_NAMES = {"en": "english", "fr": "french", "ru": "russian"}
@@ -22,7 +22,6 @@ _STEMMER_NAMES = {"en": "english", "fr": "french", "ru": "russian"}
 _WORD = re.compile(r"[^\W_]+")
 # Feeds leak markup into "plain" text; only things shaped like tags are removed so
 # that a literal "a < b" in a headline keeps its words.
-_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]{0,500}>", re.DOTALL)
 
 # Letters whose accent-free spelling is not what Unicode decomposition gives.
 _LATIN_SPECIAL = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "þ": "th"}
@@ -78,12 +77,8 @@ def normalise(text: str) -> str:
 
 
 def strip_markup(text: str) -> str:
-    """Remove HTML tags and decode entities left in feed text."""
-    if "<" in text:
-        text = _TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
-    return text
+    """Feed text without the HTML tags and entities left in it (bot.markup's one reading)."""
+    return html_to_text(text, fold=False)
 
 
 def _check_language(language: str) -> None:
