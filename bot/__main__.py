@@ -59,9 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     if args.command == "check":
+        from bot.store.db import DatabaseError, check_database
         from bot.translation.providers import language_problems, make_provider
 
         problems = language_problems(make_provider(config.translation))
+        try:
+            check_database(config.storage.database)
+        except DatabaseError as exc:
+            problems.append(f"storage.database: {exc}")
         for problem in problems:
             print(f"{args.config}: {problem}", file=sys.stderr)
         if problems:

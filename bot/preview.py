@@ -94,7 +94,8 @@ def matches_in(index: TopicIndex, feed: FeedConfig, entries: list[Entry],
 
 
 async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: TextIO) -> int:
-    """Print matches feed by feed as they arrive; a failing feed is one line on stderr."""
+    """Print matches feed by feed as they arrive; a failing feed is one line on stderr.
+    The exit status: 1 if any feed could not be read, else 0."""
     index = compile_config_topics(config, topic)
     semaphore = asyncio.Semaphore(config.polling.concurrency)
     failures = 0
@@ -117,4 +118,4 @@ async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: 
                 continue
             for match in matches_in(index, feed, result, stories):
                 print(match.as_json() if as_json else match.as_text(), file=out, flush=True)
-    return 0
+    return 1 if failures else 0  # SPEC: 1 when any feed could not be read

@@ -100,7 +100,7 @@ def test_preview_reports_a_broken_feed_in_one_line_and_goes_on(tmp_path):
         gone = server.add("/gone.xml", b"not here", status=404)
         config = write_config(tmp_path, [(gone, "en"), (refused_url(), "ru"), (fr, "fr")])
         result = cli("preview", "--json", "--config", str(config), cwd=tmp_path)
-    assert result.returncode == 0
+    assert result.returncode == 1  # SPEC: any feed that could not be read
     assert any(json.loads(line)["feed"] == fr for line in result.stdout.splitlines())
     problems = [line for line in result.stderr.splitlines() if line.startswith("coverage-bot:")]
     assert len(problems) == 2

@@ -35,6 +35,47 @@ MIGRATIONS = _migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def check_database(path: str | Path) -> None:
+    """DatabaseError (one line) if the service could not use the database at `path`:
+    a missing folder, a file that is not SQLite, a newer schema, read-only or locked.
+    Creates and changes nothing: for `coverage-bot check`."""
+    path = str(path)
+    file = Path(path).expanduser()
+    if not file.resolve().parent.is_dir():
+        raise DatabaseError(f"cannot open database {path}: folder "
+                            f"{file.resolve().parent} does not exist")
+    if not file.exists():
+        return  # created on first run
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=rw", uri=True,
+                               isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc}") from None
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "schema_version" in tables:
+            current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            if current > SCHEMA_VERSION:
+                raise DatabaseError(_newer(path, current))
+        conn.execute("BEGIN IMMEDIATE")  # as Database._check_writable
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot use database {path}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _open_and_close(path: str) -> None:
+    sqlite3.connect(path).close()
+
+
+def _newer(path: str, current: int) -> str:
+    return (f"database {path} has schema version {current}, newer than this "
+            f"coverage-bot understands ({SCHEMA_VERSION}); upgrade coverage-bot")
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
@@ -50,6 +91,9 @@ class Database:
             if not parent.is_dir():
                 raise DatabaseError(f"cannot open database {path}: folder {parent} does not exist")
         try:
+            # Opened once plainly first: aiosqlite's thread outlives a failed connect and
+            # then reports into a closed event loop, a traceback after our one line.
+            await asyncio.to_thread(_open_and_close, path)
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open database {path}: {exc}") from None
@@ -58,6 +102,7 @@ class Database:
         try:
             await db._configure()
             await db._migrate()
+            await db._check_writable()
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise DatabaseError(f"cannot use database {path}: {exc}") from None
@@ -65,6 +110,17 @@ class Database:
             await conn.close()
             raise
         return db
+
+    async def _check_writable(self) -> None:
+        """Fail now, in one line, on a read-only or locked file, not at the first write."""
+        # BEGIN IMMEDIATE waits busy_timeout for a lock holder; a write that changes
+        # nothing and is rolled back is refused at once on a file opened read-only.
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = await (await self.conn.execute("PRAGMA user_version")).fetchone()
+            await self.conn.execute(f"PRAGMA user_version = {int(row[0])}")
+        finally:
+            await self.conn.execute("ROLLBACK")
 
     async def _configure(self) -> None:
         await self.conn.execute("PRAGMA journal_mode=WAL")
@@ -80,10 +136,7 @@ class Database:
         applied = {row[0] for row in rows}
         current = max(applied, default=0)
         if current > SCHEMA_VERSION:
-            raise DatabaseError(
-                f"database {self.path} has schema version {current}, newer than this "
-                f"coverage-bot understands ({SCHEMA_VERSION}); upgrade coverage-bot"
-            )
+            raise DatabaseError(_newer(self.path, current))
         for version, script in MIGRATIONS:
             # By set, not by the highest: migrations numbered in parallel may land out of
             # order, and a database already at 009 must still get a later-landed 007.
