@@ -8,10 +8,12 @@ never holds up the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +43,7 @@ OnFeedHealth = Callable[[Feed, HealthReport], Awaitable[None]]
 PRUNE_EVERY = 3600.0
 PARSES_PER_WORKER = 100
 MAX_IDLE = 5.0  # how long the loop sleeps at most, so feeds added in chat start soon
+STOP_GRACE = 2.0  # seconds polls in flight may take to finish once the service stops
 
 
 @dataclass(frozen=True)
@@ -97,22 +100,40 @@ def make_parse_pool(workers: int = 2) -> Executor:
     """
     return ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with_parent, initargs=(os.getpid(),),
+                               initializer=_init_worker, initargs=(os.getpid(),),
                                max_tasks_per_child=PARSES_PER_WORKER)
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """In a parse worker: leave when the service dies, even by SIGKILL.
+def _init_worker(parent_pid: int) -> None:
+    """In a parse worker: signals are the service's to handle, and leave when it dies.
 
+    Ctrl-C reaches the terminal's whole process group: a worker that took SIGINT
+    (or a SIGTERM sent to the group) would print a traceback and break the pool
+    under the service's graceful stop, which ends the workers itself.
     A worker blocks reading its task queue, whose write end it holds itself, so
-    it never sees end-of-file: without this, a killed service leaves it behind.
+    it never sees end-of-file: without the watch, a killed service leaves it behind.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(0.5)
         os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def stop_parse_pool(executor: Executor) -> None:
+    """Shut the pool without waiting: queued parses are dropped and a worker still
+    parsing is killed (it only computes), so a stop never waits on a large feed."""
+    # ProcessPoolExecutor offers no way to end a busy worker before Python 3.14's
+    # terminate_workers(); its process table (emptied by shutdown) is the only handle.
+    workers = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        with contextlib.suppress(Exception):
+            process.kill()
 
 
 class FeedPoller:
@@ -152,7 +173,7 @@ class FeedPoller:
         if self._own_client:
             await self.client.aclose()
         if self._own_executor:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+            stop_parse_pool(self.executor)
 
     async def poll_once(self, now: float | None = None) -> PollReport:
         """Poll every feed due at `now` once, concurrently; then tell health changes."""
@@ -268,7 +289,9 @@ class FeedPoller:
 
         if in_flight:
             tasks = list(in_flight.values())
-            _, pending = await asyncio.wait(tasks, timeout=self.polling.timeout + 5)
+            # A feed that hangs would hold the stop for its whole timeout: in-flight polls
+            # get a short grace, then are cancelled (their feeds are simply polled again).
+            _, pending = await asyncio.wait(tasks, timeout=min(STOP_GRACE, self.polling.timeout))
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
