@@ -176,7 +176,7 @@ async def run_service(config: Config, *, console: bool,
             notices = NoticeService(
                 db, lambda chat_id, html: reply_sender.send(chat_id, None, html),
                 translator.translate_entry, config.surges,
-                default_timezone=getattr(config.bot, "default_timezone", "UTC"))
+                default_timezone=config.bot.default_timezone)
             context.on_digest_changed = notices.notify
             context.on_topics_changed = stage.topics_changed
             if not await _start_telegram(application, stop):

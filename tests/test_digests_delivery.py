@@ -170,3 +170,38 @@ async def test_a_channel_admin_sets_the_channels_digest_and_surges_privately(tmp
         refused = await bot.ask("/digest off @desknews")
         assert "admin" in refused
         assert (await digests.settings(bot.db, channel)).digest == "daily 07:30"
+
+
+async def test_a_daily_digest_comes_at_the_chats_local_time_with_titles_in_its_language(world):
+    from datetime import UTC, datetime
+
+    from bot.store import chats, topics
+
+    await chats.set_timezone(world.db, USER, "Europe/Paris")
+    await chats.set_language(world.db, USER, "fr")
+    await topics.set_title(world.db, "troops", "fr", "Troupes occidentales en Ukraine")
+    reply = await world.ask("/digest daily 08:00")
+    assert "Europe/Paris" in reply
+    # Saturday 28 March 2026 at 08:00 in Paris is 07:00 UTC; the next day, after the
+    # clocks went forward, 08:00 is 06:00 UTC.
+    evening = datetime(2026, 3, 27, 20, 0, tzinfo=UTC).timestamp()
+    await record(world.db, "bbc", "en", "https://x/e1", "Troops", evening)
+    clock = Clock(datetime(2026, 3, 28, 6, 59, tzinfo=UTC).timestamp())
+    service, telegram = notice_service(world, world.db, clock)
+    before = len(world.api.sent_to(USER))
+    async with telegram:
+        await service.tick()
+        assert len(world.api.sent_to(USER)) == before  # 07:59 in Paris: not yet
+        clock.now = datetime(2026, 3, 28, 7, 0, tzinfo=UTC).timestamp()
+        await service.tick()
+        [digest] = world.api.sent_to(USER)[before:]
+        assert "2026-03-28 08:00" in digest.text
+        assert "Troupes occidentales en Ukraine" in digest.text
+        await record(world.db, "bbc", "en", "https://x/e2", "More troops", clock.now + 60)
+        clock.now = datetime(2026, 3, 29, 5, 59, tzinfo=UTC).timestamp()
+        await service.tick()
+        assert len(world.api.sent_to(USER)) == before + 1
+        clock.now = datetime(2026, 3, 29, 6, 0, tzinfo=UTC).timestamp()
+        await service.tick()
+        assert len(world.api.sent_to(USER)) == before + 2
+        assert "2026-03-29 08:00" in world.api.sent_to(USER)[-1].text

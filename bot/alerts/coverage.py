@@ -16,8 +16,8 @@ from bot.alerts.render import MAX_LENGTH, mute_buttons, strip_html, telegram_len
 from bot.alerts.senders import OnStart, Sender
 from bot.digests.service import zone_of
 from bot.store import stories
+from bot.store.chats import chat_timezone
 from bot.store.db import Database
-from bot.store.digests import chat_timezone
 from bot.stories.render import (
     CoverageItem,
     coverage_block,

@@ -23,7 +23,7 @@ from bot.digests.render import DigestEntry, group_digest, render_digest, render_
 from bot.digests.schedule import BadDigestMode, last_end, parse_mode
 from bot.digests.surges import HISTORY, TopicCounts, detect_surge
 from bot.store import digests as store
-from bot.store.chats import migrate_chat
+from bot.store.chats import chat_timezone, migrate_chat
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,7 @@ class NoticeService:
         """Record the digest of every period that ended with matches waiting; digests written."""
         written = 0
         for chat in await store.digest_chats(self.db):
-            zone = zone_of(await store.chat_timezone(self.db, chat.chat_id,
-                                                     self.default_timezone))
+            zone = zone_of(await chat_timezone(self.db, chat.chat_id, self.default_timezone))
             if chat.digest == "off":  # back to instant alerts: what waited goes out now
                 end, before = now, float("inf")
             else:
@@ -153,8 +152,8 @@ class NoticeService:
             if surge is None:
                 continue
             for chat in await store.surge_chats(self.db, topic_id):
-                zone = zone_of(await store.chat_timezone(self.db, chat.chat_id,
-                                                         self.default_timezone))
+                zone = zone_of(await chat_timezone(self.db, chat.chat_id,
+                                                   self.default_timezone))
                 day = datetime.fromtimestamp(now, zone).date().isoformat()
                 key = f"{topic_id}:{day}"
                 if await store.notice_exists(self.db, "surge", chat.chat_id, key):

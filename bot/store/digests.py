@@ -97,12 +97,14 @@ class WaitingMatch:
 async def waiting_matches(db: Database, chat_id: int, before: float) -> list[WaitingMatch]:
     """The chat's digest items recorded before `before` and in no digest yet, oldest first."""
     rows = await db.fetchall(
-        "SELECT i.id, t.name, t.title AS topic_title, e.id AS entry_id, "
+        "SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, e.id AS entry_id, "
         "COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
         "e.title, e.language, COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at "
         "FROM digest_items i JOIN matches m ON m.id = i.match_id "
         "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
         "JOIN feeds f ON f.id = e.feed_id LEFT JOIN story_entries se ON se.entry_id = e.id "
+        "JOIN chats c ON c.id = i.chat_id "
+        "LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language "
         "WHERE i.chat_id = ? AND i.notice_id IS NULL AND i.created_at < ? ORDER BY i.id",
         (chat_id, before))
     return [WaitingMatch(item_id=row["id"], topic=row["name"], topic_title=row["topic_title"],
@@ -191,15 +193,6 @@ async def prune_notices(db: Database, before: float) -> int:
         return max(cursor.rowcount, 0)
 
 
-async def chat_timezone(db: Database, chat_id: int, default: str = "UTC") -> str:
-    """The chat's IANA time zone, `default` when it has none."""
-    columns = {row["name"] for row in await db.fetchall("PRAGMA table_info(chats)")}
-    if "timezone" not in columns:  # time zones per chat not stored by this schema
-        return default
-    row = await db.fetchone("SELECT timezone FROM chats WHERE id = ?", (chat_id,))
-    return (row["timezone"] if row else None) or default
-
-
 async def topic_counts(db: Database, since: float, until: float, history: float,
                        min_entries: int) -> list[tuple[int, str, int, int, int]]:
     """Per topic with at least `min_entries` matched entries in [since, until): (topic id,
@@ -232,10 +225,12 @@ class SurgeChat:
 
 
 async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
-    """Active chats subscribed to the topic with surge alerts on."""
+    """Active chats subscribed to the topic with surge alerts on, with its title in their
+    language."""
     rows = await db.fetchall(
-        "SELECT c.id, c.language, t.title FROM subscriptions s "
+        "SELECT c.id, c.language, COALESCE(tt.title, t.title) AS title FROM subscriptions s "
         "JOIN chats c ON c.id = s.chat_id JOIN topics t ON t.id = s.topic_id "
+        "LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language "
         "LEFT JOIN chat_digest_settings d ON d.chat_id = c.id "
         "WHERE s.topic_id = ? AND c.active = 1 AND COALESCE(d.surges, 1) = 1 ORDER BY c.id",
         (topic_id,))

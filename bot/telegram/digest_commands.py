@@ -13,7 +13,7 @@ from bot.digests.chart import ChartBusy, TrendChart
 from bot.digests.schedule import BadDigestMode, DigestMode, next_end, parse_mode
 from bot.digests.service import zone_of
 from bot.model import LANGUAGES
-from bot.store import digests, topics
+from bot.store import chats, digests, topics
 from bot.telegram.commands import _split_channel, _target
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
@@ -33,8 +33,7 @@ def _mode_words(lang: str, mode: DigestMode) -> str:
 
 async def _zone_name(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
     ctx = services(context)
-    default = getattr(ctx.config.bot, "default_timezone", "UTC")
-    return await digests.chat_timezone(ctx.db, chat_id, default)
+    return await chats.chat_timezone(ctx.db, chat_id, ctx.config.bot.default_timezone)
 
 
 async def _schedule_words(context: ContextTypes.DEFAULT_TYPE, lang: str, chat_id: int,
@@ -135,8 +134,9 @@ async def trend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     since = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
     rows = await digests.matches_per_day(ctx.db, topic.name, since, now + 1)
     lang = await language_of(context, update.effective_chat.id)
+    title = topic.titles.get(lang) or topic.title
     try:
-        png = await ctx.charts.render(trend_chart(lang, topic.title, first, days, rows))
+        png = await ctx.charts.render(trend_chart(lang, title, first, days, rows))
     except ChartBusy:
         await reply(update, context, "trend.busy")
         return

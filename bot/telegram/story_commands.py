@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 from bot.alerts.render import shorten
 from bot.digests.service import zone_of
 from bot.store import stories
-from bot.store.digests import chat_timezone
+from bot.store.chats import chat_timezone
 from bot.stories.fanout import COVERAGE_MODES
 from bot.stories.render import ListedEntry, story_listing
 from bot.telegram.arguments import positive_int
