@@ -19,6 +19,7 @@ from typing import Protocol
 
 from bot.alerts import outbox
 from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
+from bot.alerts.kept_writes import KeptWrites
 from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import (
     SUMMARY_LENGTH,
@@ -113,9 +114,8 @@ class Deliverer:
         self._sending: set[int] = set()  # chats whose current message has left
         self._in_flight = asyncio.Semaphore(self.policy.max_in_flight)
         self._translations: OrderedDict[tuple, asyncio.Task] = OrderedDict()
-        self._unwritten: deque[tuple[int, str, Callable[[], Awaitable[object]]]] = deque()
-        self._write_failures = 0  # consecutive, for the backoff of rewriting them
-        self._rewrite_at = 0.0
+        self._kept = KeptWrites(self.policy.retry_base / 4, min(30.0, self.policy.retry_max),
+                                on_kept=self._wake.set)
         self._stopping = False
         self._started = False
 
@@ -130,7 +130,7 @@ class Deliverer:
         self._stopping = False  # run again after a stop (the supervisor restarts it)
         try:
             while not await self._start():
-                await self._wait(stop, self._retry_delay())
+                await self._wait(stop, self._kept.retry_delay())
                 if stop.is_set():
                     return
             while not stop.is_set():
@@ -147,11 +147,11 @@ class Deliverer:
         """Deliver until no alert is queued (tests); TimeoutError if that takes too long."""
         async with asyncio.timeout(timeout):
             while not await self._start():
-                await self._wait(None, self._retry_delay())
+                await self._wait(None, self._kept.retry_delay())
             while True:
                 self._wake.clear()
                 await self._fill()
-                if (not self._workers and not self._unwritten
+                if (not self._workers and not self._kept
                         and await outbox.queue_length(self.db) == 0):
                     return
                 await self._wait(None, self.policy.poll_interval)
@@ -166,16 +166,9 @@ class Deliverer:
         leftover = [item.id for queue in self._queues.values() for item in queue]
         self._queues.clear()
         if leftover:
-            await self._record(0, "release of unsent alerts",
-                               partial(outbox.release, self.db, leftover))
-        deadline = time.monotonic() + flush_for
-        while self._unwritten and time.monotonic() < deadline:
-            if not await self._rewrite():
-                await asyncio.sleep(min(self._retry_delay(), max(0.0, deadline - time.monotonic())))
-        if self._unwritten:
-            log.error("stopping with %d alert states the database did not take (%s); "
-                      "their alerts may be sent again at the next start",
-                      len(self._unwritten), ", ".join(w[1] for w in self._unwritten)[:300])
+            await self._kept.write("release of unsent alerts",
+                                   partial(outbox.release, self.db, leftover))
+        await self._kept.flush(flush_for)
 
     async def _start(self) -> bool:
         """Rows a crashed run left 'sending' go back to the queue, once; False if the
@@ -185,10 +178,10 @@ class Deliverer:
         try:
             requeued = await outbox.requeue_inflight(self.db)
         except Exception as exc:
-            self._write_failures += 1
+            self._kept.failures += 1
             log.error("cannot requeue the alerts left in flight (%r); retrying", exc)
             return False
-        self._write_failures = 0
+        self._kept.failures = 0
         self._started = True
         if requeued:
             log.info("requeued %d alerts left in flight by the last run", requeued)
@@ -205,7 +198,7 @@ class Deliverer:
                 w.cancel()
 
     async def _fill(self) -> None:
-        if self._unwritten and not await self._rewrite():
+        if not await self._kept.rewrite():
             return  # the database still refuses: claim nothing until it takes what happened
         held = sum(len(q) for q in self._queues.values())
         room = self.policy.capacity - held
@@ -221,48 +214,6 @@ class Deliverer:
             if item.chat_id not in self._workers:
                 self._workers[item.chat_id] = asyncio.create_task(
                     self._work(item.chat_id), name=f"deliver-{item.chat_id}")
-
-    # ---- writing what happened
-
-    async def _record(self, chat_id: int, what: str,
-                      write: Callable[[], Awaitable[object]]) -> None:
-        """Write an outcome now, or keep it to write again, in order, while the database
-        refuses; the first refusal is logged with the database's own error."""
-        if not self._unwritten:
-            try:
-                await write()
-                return
-            except Exception as exc:
-                log.error("recording %s failed (%r); kept in memory and written again "
-                          "when the database takes it", what, exc)
-                self._write_failures = 1
-                self._rewrite_at = time.monotonic() + self._retry_delay()
-        self._unwritten.append((chat_id, what, write))
-        self._wake.set()
-
-    async def _rewrite(self) -> bool:
-        """Write the kept outcomes, oldest first; True once none is left."""
-        if time.monotonic() < self._rewrite_at:
-            return False
-        while self._unwritten:
-            _, what, write = self._unwritten[0]
-            try:
-                await write()
-            except Exception as exc:
-                self._write_failures += 1
-                delay = self._retry_delay()
-                self._rewrite_at = time.monotonic() + delay
-                log.warning("the database still refuses (%r); %d alert states kept, "
-                            "next try in %.1fs", exc, len(self._unwritten), delay)
-                return False
-            self._unwritten.popleft()
-        log.info("the database takes writes again: every kept alert state is recorded")
-        self._write_failures = 0
-        return True
-
-    def _retry_delay(self) -> float:
-        return backoff_delay(max(0, self._write_failures - 1), self.policy.retry_base / 4,
-                             min(30.0, self.policy.retry_max))
 
     # ---- one chat
 
@@ -295,8 +246,8 @@ class Deliverer:
         rest = [item.id for item in queue]
         queue.clear()
         if rest:
-            await self._record(chat_id, f"release of alerts {rest[0]}..{rest[-1]}",
-                               partial(outbox.release, self.db, rest))
+            await self._kept.write(f"release of alerts {rest[0]}..{rest[-1]}",
+                                   partial(outbox.release, self.db, rest))
 
     async def _compose(self, item: OutboxItem, editable: bool = True) -> Outgoing | None:
         """The message to send for `item`, drawn now; None once the row is marked dead."""
@@ -307,8 +258,8 @@ class Deliverer:
         except Exception as exc:  # a rendering bug must not block the queue
             log.exception("rendering alert %s failed", item.id)
             reason = f"render failed: {exc!r}"
-        await self._record(item.chat_id, f"alert {item.id} dead",
-                           partial(outbox.mark_dead, self.db, item.id, reason))
+        await self._kept.write(f"alert {item.id} dead",
+                               partial(outbox.mark_dead, self.db, item.id, reason))
         return None
 
     async def _deliver(self, item: OutboxItem) -> str:
@@ -328,8 +279,8 @@ class Deliverer:
                 # Deleted, too old or too long: from now on a reply carries the coverage.
                 log.info("story message in chat %s cannot be edited (%s): replying",
                          item.chat_id, exc.reason)
-                await self._record(item.chat_id, f"story {item.story_id} not editable",
-                                   partial(stop_editing, self.db, item.story_id, item.chat_id))
+                await self._kept.write(f"story {item.story_id} not editable",
+                                       partial(stop_editing, self.db, item.story_id, item.chat_id))
                 out = await self._compose(item, editable=False)
                 if out is None:
                     return "dead"
@@ -339,22 +290,22 @@ class Deliverer:
                 continue
             except ChatMoved as exc:
                 log.info("chat %s became %s: its alerts follow", item.chat_id, exc.new_chat_id)
-                await self._record(item.chat_id, f"chat {item.chat_id} moved",
-                                   partial(migrate_chat, self.db, item.chat_id, exc.new_chat_id))
+                await self._kept.write(f"chat {item.chat_id} moved",
+                                       partial(migrate_chat, self.db, item.chat_id, exc.new_chat_id))
                 self.notify()
                 return "gone"  # the rest of its queue now waits under the new id
             except ChatGone as exc:
                 self.failures += 1
                 log.info("chat %s is gone (%s): deactivated", item.chat_id, exc.reason)
-                await self._record(item.chat_id, f"chat {item.chat_id} deactivated",
-                                   partial(outbox.deactivate_chat, self.db, item.chat_id,
-                                           exc.reason))
+                await self._kept.write(f"chat {item.chat_id} deactivated",
+                                       partial(outbox.deactivate_chat, self.db, item.chat_id,
+                                               exc.reason))
                 return "gone"
             except SendRejected as exc:
                 self.failures += 1
                 log.warning("alert %s to chat %s refused: %s", item.id, item.chat_id, exc.reason)
-                await self._record(item.chat_id, f"alert {item.id} dead",
-                                   partial(outbox.mark_dead, self.db, item.id, exc.reason))
+                await self._kept.write(f"alert {item.id} dead",
+                                       partial(outbox.mark_dead, self.db, item.id, exc.reason))
                 return "dead"
             except SendTransient as exc:
                 attempt += 1
@@ -363,17 +314,17 @@ class Deliverer:
                 if attempt > self.policy.retries_in_place:
                     log.warning("alert %s to chat %s: %s; retrying in %.0fs",
                                 item.id, item.chat_id, exc.reason, delay)
-                    await self._record(item.chat_id, f"alert {item.id} retry",
-                                       partial(outbox.mark_retry, self.db, item.id, exc.reason,
-                                               self.clock() + delay))
+                    await self._kept.write(f"alert {item.id} retry",
+                                           partial(outbox.mark_retry, self.db, item.id,
+                                                   exc.reason, self.clock() + delay))
                     return "deferred"
                 backoff = delay
             else:
                 # Telegram has it: whatever happens to this write, it is never sent again.
                 self.sent += 1
-                await self._record(item.chat_id, f"alert {item.id} sent",
-                                   partial(outbox.mark_sent, self.db, item.id, message_id,
-                                           self.clock()))
+                await self._kept.write(f"alert {item.id} sent",
+                                       partial(outbox.mark_sent, self.db, item.id, message_id,
+                                               self.clock()))
                 return "sent"
             finally:
                 self._sending.discard(item.chat_id)
