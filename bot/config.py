@@ -382,7 +382,8 @@ def is_time_zone(name: str) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of zones ("Europe") or a name too long for a file.
         return False
     return True
 

@@ -87,6 +87,12 @@ BAD_ARGUMENTS = [
     ("/subscribe troops @nosuchchannel", USER, "I can't find the channel"),
     ("/subscribe troops @a @b", USER, "Usage: /subscribe"),
     ("/language fr @nosuchchannel", USER, "I can't find the channel"),
+    ("/timezone Europe", USER, "“Europe” is not a time zone"),  # a folder of zones
+    ("/timezone Europe/" + "a" * 300, USER, "“Europe/aaaa"),  # too long for a file name
+    ("/timezone Europe/Paris UTC", USER, "Usage: /timezone"),
+    ("/settitle troops", ADMIN, "Usage: /settitle"),
+    ("/settitle troops de Titel", ADMIN, "Usage: /settitle"),
+    ("/settitle nothing fr Titre", ADMIN, "Unknown topic: nothing"),
 ]
 
 
