@@ -20,10 +20,14 @@ MEMBER = 3003
 GROUP_ADMIN = 4004
 
 
-async def _deliver_alert(bot, chat_id: int) -> telegram.InlineKeyboardMarkup:
-    """One alert for topic "troops" delivered to `chat_id`; its buttons as sent."""
+async def _deliver_alert(bot, chat_id: int, published_at: float | None = None):
+    """One alert for topic "troops" delivered to `chat_id`, as sent. Without
+    `published_at`, the feed gave no date: the entry's time is when it was first seen."""
     feed = await add_feed(bot.db, "https://lemonde.fr/rss", "fr", "Le Monde")
     entry = await add_entry(bot.db, feed, "https://lemonde.fr/1", "Des troupes en Ukraine")
+    if published_at is not None:
+        await bot.db.execute("UPDATE entries SET published_at = ? WHERE id = ?",
+                             (published_at, entry))
     await outbox.record_matches(bot.db, entry, "https://lemonde.fr/1",
                                 [("troops", ["troupes"])], 0.0)
     sender_bot = telegram.Bot(bot.api.token, base_url=bot.api.base_url)
@@ -72,3 +76,21 @@ async def test_mute_button_is_refused_to_a_group_member_who_is_not_admin(tmp_pat
         done = await _press(bot, GROUP, GROUP_ADMIN, button["callback_data"], alert.message_id)
         assert done["text"].startswith("Muted: Western troops in Ukraine.")
         assert await chats.subscriptions(bot.db, GROUP) == []
+
+
+async def test_alert_time_is_the_publication_time_in_the_chat_zone_or_when_seen(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await add_topic_named(bot.db, "troops", "Western troops in Ukraine")
+        await add_subscriber(bot.db, 77, ["troops"], language="en")
+        await chats.set_timezone(bot.db, 77, "America/New_York")
+        dated = await _deliver_alert(bot, 77, published_at=1_764_000_000.0)
+        assert "Le Monde · 24 Nov 2025, 11:00 EST · fr → en" in dated.text
+        assert "seen" not in dated.text
+
+
+async def test_an_entry_without_a_date_says_when_it_was_seen(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await add_topic_named(bot.db, "troops", "Western troops in Ukraine")
+        await add_subscriber(bot.db, 78, ["troops"], language="fr")
+        undated = await _deliver_alert(bot, 78)
+        assert "Le Monde · vu le " in undated.text and " UTC · fr → fr" not in undated.text

@@ -82,7 +82,9 @@ async def _story_message(db: Database, item: OutboxItem, entries: list[stories.S
     entry = next(e for e in entries if e.entry_id == shown_entry)
     shown = replace(item, entry_id=entry.entry_id, title=entry.title, summary=entry.summary,
                     link=entry.link, entry_language=entry.language, feed_name=entry.outlet,
-                    published_at=entry.published_at, seen_only=False)
+                    published_at=entry.published_at,
+                    # whether the feed dated it is known for the row's own entry only
+                    seen_only=item.seen_only and entry.entry_id == item.entry_id)
     alert = await render(await _with_topics(db, shown))
     others = [e for e in entries if e.entry_id != shown_entry]
     budget = MAX_LENGTH - telegram_length(strip_html(alert)) - 2
