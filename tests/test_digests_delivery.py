@@ -205,3 +205,34 @@ async def test_a_daily_digest_comes_at_the_chats_local_time_with_titles_in_its_l
         await service.tick()
         assert len(world.api.sent_to(USER)) == before + 2
         assert "2026-03-29 08:00" in world.api.sent_to(USER)[-1].text
+
+
+async def test_story_titles_are_translated_into_the_chats_language(world):
+    from bot.config import TranslationConfig
+    from bot.store import chats
+    from bot.translation import Translator
+    from tests.fakes.libretranslate import FakeLibreTranslate
+
+    await chats.set_language(world.db, USER, "ru")
+    await world.ask("/digest every 1m")
+    await record(world.db, "bbc", "en", "https://x/t1", "Troops in Ukraine", T0)
+    await record(world.db, "tass", "ru", "https://x/t2", "Войска на Украине", T0 + 1)
+    with FakeLibreTranslate() as server:
+        translator = await Translator.create(
+            TranslationConfig(provider="libre", base_url=server.url, api_key="k"), world.db)
+        clock = Clock(T0 + 40)
+        telegram = Bot(world.api.token, base_url=world.api.base_url)
+        sender = TelegramSender(telegram)
+        service = NoticeService(world.db, lambda chat, html: sender.send(chat, None, html),
+                                translator.translate_entry, SurgesConfig(enabled=False),
+                                clock=clock)
+        before = len(world.api.sent_to(USER))
+        try:
+            async with telegram:
+                await service.tick()
+        finally:
+            await translator.close()
+    [digest] = world.api.sent_to(USER)[before:]
+    assert "[ru] Troops in Ukraine" in digest.text  # the fake translator's Russian
+    assert "Войска на Украине" in digest.text  # already in Russian: as published
+    assert "[ru] Войска" not in digest.text
