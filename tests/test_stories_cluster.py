@@ -164,3 +164,13 @@ def test_what_every_feed_keeps_repeating_links_no_two_entries():
     for n in range(TOPICAL_MIN + 1):
         before.add(n, sig(f"Donald Trump and item{n} topic{n}"), at=0.0)
     assert before.best_story(latest, now=HOUR, window=6 * HOUR) is not None
+
+
+def test_equal_scores_go_to_the_story_joined_last_whatever_the_ids():
+    for first, second in ((1, 2), (2, 1), ("b", "a")):
+        stories = OpenStories()
+        stories.add(first, STRIKE, at=0.0)
+        stories.add(second, STRIKE, at=10.0)
+        assert stories.best_story(STRIKE_LATER, now=HOUR, window=6 * HOUR) == second
+        stories.join(first, STRIKE, at=20.0)
+        assert stories.best_story(STRIKE_LATER, now=HOUR, window=6 * HOUR) == first

@@ -105,6 +105,7 @@ class FeedHabits:
 
 @dataclass
 class _Story:
+    opened: int  # order of opening: ties go the same way whatever the hash seed
     members: list[StorySignature] = field(default_factory=list)
     latest: float = float("-inf")
 
@@ -151,6 +152,7 @@ class OpenStories:
         instead of the index's candidates (the baseline the index is measured
         against)."""
         best: StoryMatch | None = None
+        best_rank: tuple[float, float, int] | None = None
         # Compared without what every feed keeps repeating, and, against the
         # entries of its own feed, without what that feed keeps repeating.
         plain = signature
@@ -163,20 +165,24 @@ class OpenStories:
             if now - story.latest > window:
                 continue
             score = self._score(signature, plain, story.members)
-            if score >= self.threshold and (best is None or score > best.score):
-                best = StoryMatch(story_id, score)
+            # Equal scores: the story joined last, then the one opened last.
+            rank = (score, story.latest, story.opened)
+            if score >= self.threshold and (best_rank is None or rank > best_rank):
+                best, best_rank = StoryMatch(story_id, score), rank
         return best
 
     def add(self, story_id: StoryId, signature: StorySignature, at: float) -> None:
         """Open a new story with its first entry."""
         if story_id in self._stories:
             raise ValueError(f"story {story_id!r} is already open")
-        self._stories[story_id] = _Story()
+        self._stories[story_id] = _Story(next(self._sequence))
         self.join(story_id, signature, at)
 
     def join(self, story_id: StoryId, signature: StorySignature, at: float) -> None:
         """Add an entry to an open story (or reopen a story being restored)."""
-        story = self._stories.setdefault(story_id, _Story())
+        story = self._stories.get(story_id)
+        if story is None:
+            story = self._stories[story_id] = _Story(next(self._sequence))
         if self.habits is not None:
             self.habits.learn(signature)
         story.members.append(signature)
@@ -236,7 +242,9 @@ class OpenStories:
                 shared[story_id] = shared.get(story_id, 0.0) + weight
         if len(shared) <= CANDIDATES:
             return shared
-        return sorted(shared, key=shared.__getitem__, reverse=True)[:CANDIDATES]
+        return sorted(shared, key=lambda story_id: (shared[story_id],
+                                                    self._stories[story_id].opened),
+                      reverse=True)[:CANDIDATES]
 
 
 def _keys(signature: StorySignature) -> set[str]:
