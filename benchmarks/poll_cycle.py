@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -198,8 +198,8 @@ class PeakRSS:
         self._sample()
 
 
-def parse_through_pool(feeds: list[tuple[str, str]], kind: str,
-                       workers: int) -> tuple[float, float]:
+def parse_through_pool(feeds: list[tuple[str, str]], kind: str, workers: int,
+                       concurrency: int) -> tuple[float, float]:
     """Wall and CPU seconds (this process and the workers) for our parse_entries of the
     bodies of `feeds` through the cycle's parse pool: the cycle with no fetch or store."""
     unique = {path: Path(path).read_bytes() for path, _ in feeds}
@@ -211,8 +211,16 @@ def parse_through_pool(feeds: list[tuple[str, str]], kind: str,
         cpu = CpuUse()
         cpu.start()
         start = time.perf_counter()
-        list(pool.map(parse_entries, bodies, ["application/xml"] * len(bodies),
-                      [language for _, language in feeds], [now] * len(bodies)))
+        # At most `concurrency` bodies in flight, as in the cycle.
+        in_flight: set = set()
+        for body, (_, language) in zip(bodies, feeds):
+            if len(in_flight) >= concurrency:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            in_flight.add(pool.submit(parse_entries, body, "application/xml", language, now))
+        for future in in_flight:
+            future.result()
         wall = time.perf_counter() - start
         used = sum(cpu.stop().values())
     finally:
@@ -340,7 +348,8 @@ def main() -> int:
     one, one_cpu, _ = parse_floor(served, "feedparser", 1)
     before, before_cpu, _ = parse_floor(served, "feedparser", args.workers)
     ours, ours_cpu, startup_cpu = parse_floor(served, "ours", args.workers)
-    pooled, pooled_cpu = parse_through_pool(served, args.pool, args.workers)
+    pooled, pooled_cpu = parse_through_pool(served, args.pool, args.workers,
+                                            args.concurrency)
     base_url, server = serve_files_in_process(paths)
     pool = make_pool(args.pool, args.workers)
     try:
