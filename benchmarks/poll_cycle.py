@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -201,26 +201,30 @@ class PeakRSS:
 def parse_through_pool(feeds: list[tuple[str, str]], kind: str, workers: int,
                        concurrency: int) -> tuple[float, float]:
     """Wall and CPU seconds (this process and the workers) for our parse_entries of the
-    bodies of `feeds` through the cycle's parse pool: the cycle with no fetch or store."""
+    bodies of `feeds` through the cycle's parse pool, handed over from the event loop
+    at most `concurrency` at a time as the cycle does: the cycle with no fetch or store."""
     unique = {path: Path(path).read_bytes() for path, _ in feeds}
-    bodies = [unique[path] for path, _ in feeds]
+    bodies = [(unique[path], language) for path, language in feeds]
     now = datetime.now(UTC)
+
+    async def parse_all(pool: Executor) -> None:
+        loop = asyncio.get_running_loop()
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(body: bytes, language: str) -> None:
+            async with slots:
+                await loop.run_in_executor(pool, parse_entries, body, "application/xml",
+                                           language, now)
+
+        await asyncio.gather(*(one(body, language) for body, language in bodies))
+
     pool = make_pool(kind, workers)
     try:
-        warm_pool(pool, bodies[0])
+        warm_pool(pool, bodies[0][0])
         cpu = CpuUse()
         cpu.start()
         start = time.perf_counter()
-        # At most `concurrency` bodies in flight, as in the cycle.
-        in_flight: set = set()
-        for body, (_, language) in zip(bodies, feeds):
-            if len(in_flight) >= concurrency:
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
-            in_flight.add(pool.submit(parse_entries, body, "application/xml", language, now))
-        for future in in_flight:
-            future.result()
+        asyncio.run(parse_all(pool))
         wall = time.perf_counter() - start
         used = sum(cpu.stop().values())
     finally:
