@@ -20,8 +20,6 @@ from __future__ import annotations
 import codecs
 import re
 
-import charset_normalizer
-
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 # UTF-16/32, with or without a BOM: feedparser's own detection handles them.
@@ -107,6 +105,10 @@ def _damaged(body: bytes, charset: str) -> str | None:
 
 
 def _detected(body: bytes, language: str | None = None) -> str:
+    # Imported when first needed: most feeds never are, and every parse worker
+    # would otherwise pay for the import at its start.
+    import charset_normalizer
+
     legacy = LEGACY_CHARSETS.get(language or "")
     best = charset_normalizer.from_bytes(
         body, cp_isolation=["utf_8", *legacy] if legacy else None).best()
