@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo
 
 from bot.alerts.outbox import OutboxItem
-from bot.alerts.render import MAX_LENGTH, mute_buttons, strip_html, telegram_length
+from bot.alerts.render import (
+    MAX_LENGTH,
+    mute_buttons,
+    strip_html,
+    telegram_length,
+    zone_or_utc,
+)
 from bot.alerts.senders import OnStart, Sender
-from bot.digests.service import zone_of
 from bot.store import stories
-from bot.store.chats import chat_timezone
 from bot.store.db import Database
 from bot.stories.render import (
     CoverageItem,
@@ -76,7 +79,8 @@ async def _with_topics(db: Database, item: OutboxItem) -> OutboxItem:
 
 
 async def _story_message(db: Database, item: OutboxItem, entries: list[stories.StoryEntry],
-                         shown_entry: int, render: RenderAlert) -> tuple[str, bool]:
+                         shown_entry: int, render: RenderAlert,
+                         timezone: str) -> tuple[str, bool]:
     """The alert for `shown_entry` in this chat with the rest of the story under it, and
     whether all of that fitted."""
     entry = next(e for e in entries if e.entry_id == shown_entry)
@@ -89,12 +93,7 @@ async def _story_message(db: Database, item: OutboxItem, entries: list[stories.S
     others = [e for e in entries if e.entry_id != shown_entry]
     budget = MAX_LENGTH - telegram_length(strip_html(alert)) - 2
     return _join(alert, coverage_block(_items(others), _items(entries), item.chat_language,
-                                       await _zone(db, item.chat_id), budget=max(budget, 0)))
-
-
-async def _zone(db: Database, chat_id: int) -> ZoneInfo:
-    """The chat's time zone, for the times coverage lines show."""
-    return zone_of(await chat_timezone(db, chat_id, "UTC"))
+                                       zone_or_utc(timezone), budget=max(budget, 0)))
 
 
 async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
@@ -108,10 +107,11 @@ async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
                              buttons=out.buttons, reply_to=out.reply_to)
 
 
-async def compose(db: Database, item: OutboxItem, render: RenderAlert,
+async def compose(db: Database, item: OutboxItem, render: RenderAlert, timezone: str,
                   editable: bool = True) -> Outgoing:
-    """The message for one claimed row, drawn from the story as it is now; with
-    `editable` false, an edit becomes a reply (the message just refused an edit)."""
+    """The message for one claimed row, drawn from the story as it is now, its times in
+    `timezone` (the chat's, see `chats.shown_timezone`); with `editable` false, an edit
+    becomes a reply (the message just refused an edit)."""
     lang = item.chat_language
     named = await _with_topics(db, item)
     buttons = story_buttons(item.story_id, lang) + mute_buttons(named.topics, lang)
@@ -123,7 +123,8 @@ async def compose(db: Database, item: OutboxItem, render: RenderAlert,
     if item.kind == "send":
         message = await stories.story_message(db, item.story_id, item.chat_id)
         if message is not None and message.entry_id == item.entry_id:  # grow: the story message
-            html, _ = await _story_message(db, item, entries, item.entry_id, render)
+            html, _ = await _story_message(db, item, entries, item.entry_id, render,
+                                                timezone)
             return Outgoing(html, buttons)
         alert = await render(await _with_topics(db, item))  # each: an alert of its own
         block = story_count_block(_items(entries), lang) if len(entries) > 1 else ""
@@ -138,11 +139,12 @@ async def compose(db: Database, item: OutboxItem, render: RenderAlert,
         outlets = [e.outlet for e in entries if e.language == language]
         return Outgoing(language_reply(language, outlets, lang), reply_to=message.message_id)
     if message.editable and editable:
-        html, complete = await _story_message(db, item, entries, message.entry_id, render)
+        html, complete = await _story_message(db, item, entries, message.entry_id, render,
+                                                      timezone)
         if complete:
             return Outgoing(html, buttons, edit_message_id=message.message_id)
     # The message cannot carry the coverage (too old, deleted, too long): a reply does.
     others = [e for e in entries if e.entry_id != message.entry_id]
-    block = coverage_block(_items(others), _items(entries), lang, await _zone(db, item.chat_id))
+    block = coverage_block(_items(others), _items(entries), lang, zone_or_utc(timezone))
     return Outgoing(block, buttons, reply_to=message.message_id)
 

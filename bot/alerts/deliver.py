@@ -42,7 +42,7 @@ from bot.alerts.senders import (
 )
 from bot.backoff import backoff_delay
 from bot.matching.found import found_words
-from bot.store.chats import migrate_chat
+from bot.store.chats import migrate_chat, shown_timezone
 from bot.store.db import Database
 from bot.store.stories import stop_editing
 
@@ -252,7 +252,8 @@ class Deliverer:
     async def _compose(self, item: OutboxItem, editable: bool = True) -> Outgoing | None:
         """The message to send for `item`, drawn now; None once the row is marked dead."""
         try:
-            return await compose(self.db, item, self._render, editable=editable)
+            return await compose(self.db, item, self._render, self._timezone(item),
+                                 editable=editable)
         except NothingToSend as exc:
             reason = str(exc)
         except Exception as exc:  # a rendering bug must not block the queue
@@ -333,6 +334,9 @@ class Deliverer:
 
     # ---- rendering
 
+    def _timezone(self, item: OutboxItem) -> str:
+        return shown_timezone(item.chat_timezone, self.default_timezone)
+
     async def _render(self, item: OutboxItem) -> str:
         """The alert's HTML in the chat's language and time zone."""
         source, target = item.entry_language, item.chat_language
@@ -347,7 +351,7 @@ class Deliverer:
                 # No note when translation is switched off (provider none): nothing failed.
                 failed = translation is None or translation.note is not None
         when = format_time(datetime.fromtimestamp(item.published_at, UTC),
-                           item.chat_timezone or self.default_timezone, target,
+                           self._timezone(item), target,
                            seen=item.seen_only)
         words = found_words((item.title, item.summary), item.terms, source)
         titles = [title for _, title in item.topics] or [item.topic_title]

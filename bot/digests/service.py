@@ -13,9 +13,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.alerts.outbox import deactivate_chat
+from bot.alerts.render import zone_or_utc
 from bot.alerts.senders import ChatGone, ChatMoved, SendError, SendRejected, SendRetryAfter
 from bot.backoff import backoff_delay
 from bot.config import SurgesConfig
@@ -33,13 +34,6 @@ Translate = Callable[[str, str, str, str], Awaitable[object]]  # Translator.tran
 RETRY_BASE = 2.0
 RETRY_MAX = 600.0
 SURGE_CHECK_EVERY = 60.0  # counting a window of matches per topic is a scan; once a minute
-
-
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 class NoticeService:
@@ -93,7 +87,7 @@ class NoticeService:
         """Record the digest of every period that ended with matches waiting; digests written."""
         written = 0
         for chat in await store.digest_chats(self.db):
-            zone = zone_of(await chat_timezone(self.db, chat.chat_id, self.default_timezone))
+            zone = zone_or_utc(await chat_timezone(self.db, chat.chat_id, self.default_timezone))
             if chat.digest == "off":  # back to instant alerts: what waited goes out now
                 end, before = now, float("inf")
             else:
@@ -152,7 +146,7 @@ class NoticeService:
             if surge is None:
                 continue
             for chat in await store.surge_chats(self.db, topic_id):
-                zone = zone_of(await chat_timezone(self.db, chat.chat_id,
+                zone = zone_or_utc(await chat_timezone(self.db, chat.chat_id,
                                                    self.default_timezone))
                 day = datetime.fromtimestamp(now, zone).date().isoformat()
                 key = f"{topic_id}:{day}"

@@ -59,10 +59,16 @@ async def set_language(db: Database, chat_id: int, language: str) -> None:
         await conn.execute("UPDATE chats SET language = ? WHERE id = ?", (language, chat_id))
 
 
+def shown_timezone(stored: str | None, default_timezone: str) -> str:
+    """The one rule for the zone a chat's times are shown in: the zone it set with
+    /timezone, else `bot.default_timezone`."""
+    return stored or default_timezone
+
+
 async def chat_timezone(db: Database, chat_id: int, default_timezone: str) -> str:
     """The IANA zone times are shown in for this chat; `default_timezone` if it set none."""
     row = await db.fetchone("SELECT timezone FROM chats WHERE id = ?", (chat_id,))
-    return (row["timezone"] if row else None) or default_timezone
+    return shown_timezone(row["timezone"] if row else None, default_timezone)
 
 
 async def set_timezone(db: Database, chat_id: int, timezone: str) -> None:

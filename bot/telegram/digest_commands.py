@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.alerts.render import zone_or_utc
 from bot.digests.chart import ChartBusy, TrendChart
 from bot.digests.schedule import BadDigestMode, DigestMode, next_end, parse_mode
-from bot.digests.service import zone_of
 from bot.model import LANGUAGES
-from bot.store import chats, digests, topics
+from bot.store import digests, topics
 from bot.telegram.commands import _split_channel, _target
-from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,10 @@ def _mode_words(lang: str, mode: DigestMode) -> str:
     return t(lang, f"digest.modes.{mode.kind}")
 
 
-async def _zone_name(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
-    ctx = services(context)
-    return await chats.chat_timezone(ctx.db, chat_id, ctx.config.bot.default_timezone)
-
-
 async def _schedule_words(context: ContextTypes.DEFAULT_TYPE, lang: str, chat_id: int,
                           mode: DigestMode) -> dict[str, str]:
-    name = await _zone_name(context, chat_id)
-    zone = zone_of(name)
+    name = await timezone_of(context, chat_id)
+    zone = zone_or_utc(name)
     now = datetime.fromtimestamp(services(context).clock(), UTC)
     due = next_end(mode, zone, now).astimezone(zone)
     return {"mode": _mode_words(lang, mode), "timezone": name,

@@ -11,15 +11,13 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import shorten
-from bot.digests.service import zone_of
+from bot.alerts.render import shorten, zone_or_utc
 from bot.store import stories
-from bot.store.chats import chat_timezone
 from bot.stories.fanout import COVERAGE_MODES
 from bot.stories.render import ListedEntry, story_listing
 from bot.telegram.arguments import positive_int
 from bot.telegram.commands import choice_and_target
-from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
@@ -51,8 +49,7 @@ async def _listing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, story_id: i
     titles = await asyncio.gather(*(_title_in(context, e, lang) for e in entries))
     listed = [ListedEntry(e.outlet, e.language, e.published_at, title)
               for e, title in zip(entries, titles)]
-    default = getattr(ctx.config.bot, "default_timezone", "UTC")
-    zone = zone_of(await chat_timezone(ctx.db, chat_id, default))
+    zone = zone_or_utc(await timezone_of(context, chat_id))
     uncovered = await stories.uncovered_outlets(ctx.db, story_id)
     return story_listing(story_id, listed, uncovered, lang, zone)
 

@@ -72,12 +72,13 @@ class StoryWorld:
     """One service's worth of parts on a database file; `restart` builds them anew."""
 
     def __init__(self, folder: Path, api, libre_url: str, policy: DeliveryPolicy = FAST,
-                 limits: TelegramLimits = FAST_LIMITS) -> None:
+                 limits: TelegramLimits = FAST_LIMITS, default_timezone: str = "UTC") -> None:
         self.path = folder / "stories.sqlite3"
         self.api = api
         self.libre_url = libre_url
         self.policy = policy
         self.limits = limits
+        self.default_timezone = default_timezone  # bot.default_timezone
         self.db: Database | None = None
         self.bot: telegram.Bot | None = None
         self.translator: Translator | None = None
@@ -100,7 +101,8 @@ class StoryWorld:
                                        rate_limiter=BudgetRateLimiter(Budget(self.limits)))
         await self.bot.initialize()
         self.deliverer = Deliverer(self.db, TelegramSender(self.bot),
-                                   self.translator.translate_entry, self.policy)
+                                   self.translator.translate_entry, self.policy,
+                                   default_timezone=self.default_timezone)
         cluster = await ClusterStage.load(self.db, 48 * 3600.0, self.translator.translate_entry)
         self.stage = await MatchStage.load(self.db, cluster=cluster)
         return self
