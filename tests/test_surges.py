@@ -116,4 +116,4 @@ async def test_a_steady_topic_needs_factor_times_its_7_day_rate(world):
                    [f"Oreshnik burst {n}" for n in range(6)], NOON - 60)
         await service.tick()
     assert surge_texts(world, ON) == [
-        "📈 Oreshnik: 6 entries in 2 h across 1 languages, 6× the 7-day rate"]
+        "📈 Oreshnik: 6 entries in 2 h across 1 language, 6× the 7-day rate"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.alerts.render import clean, shorten, telegram_length
-from bot.telegram.i18n import t
+from bot.telegram.i18n import plural, t
 
 MESSAGE_LIMIT = 4096
 TITLE_LENGTH = 300
@@ -89,13 +89,15 @@ def render_digest(language: str, period: str, topics: list[DigestTopic],
     if not count:
         return []
     blocks: list[tuple[str, str]] = []  # (html, plain) per block; Telegram counts the plain
-    header = t(language, "digest.header", period=period, stories=count)
+    header = t(language, "digest.header", period=period,
+               stories=plural(language, "digest.stories", count))
     blocks.append((f"<b>{_e(header)}</b>", header))
     for topic in topics:
         blocks.append((f"\n<b>{_e(topic.title)}</b>", f"\n{topic.title}"))
         for story in topic.stories:
             title = shorten(clean(titles.get(story.story, story.title)), TITLE_LENGTH)
-            facts = t(language, "digest.story", entries=story.entries,
+            facts = t(language, "digest.story",
+                      entries=plural(language, "digest.entries", story.entries),
                       outlets=", ".join(story.outlets),
                       languages=" · ".join(story.languages))
             blocks.append((f"• {_e(title)}\n  <i>{_e(facts)}</i>", f"• {title}\n  {facts}"))
@@ -123,10 +125,11 @@ def render_surge(language: str, topic_title: str, entries: int, window_hours: fl
                  languages: int, ratio: float | None) -> str:
     """"TOPIC: N entries in 2 h across L languages, X× the 7-day rate" in `language`."""
     hours = f"{window_hours:g}"
+    counted = {"entries": plural(language, "surge.entries", entries),
+               "languages": plural(language, "surge.languages", languages)}
     if ratio is None:
-        text = t(language, "surge.alert_new", topic=topic_title, entries=entries, hours=hours,
-                 languages=languages)
+        text = t(language, "surge.alert_new", topic=topic_title, hours=hours, **counted)
     else:
-        text = t(language, "surge.alert", topic=topic_title, entries=entries, hours=hours,
-                 languages=languages, ratio=f"{ratio:.1f}".removesuffix(".0"))
+        text = t(language, "surge.alert", topic=topic_title, hours=hours, **counted,
+                 ratio=f"{ratio:.1f}".removesuffix(".0"))
     return f"📈 {_e(text)}"

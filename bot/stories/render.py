@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from bot.alerts.render import MAX_LENGTH, clean, shorten, telegram_length
-from bot.telegram.i18n import t
+from bot.telegram.i18n import plural, t
 
 TITLE_LENGTH = 300  # a /story line's title: enough to recognise the article
 
@@ -30,22 +30,6 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _plural(lang: str, n: int, stem: str) -> str:
-    """`stem.one|few|many` by the language's rule (Russian has three forms)."""
-    if lang == "ru":
-        if n % 10 == 1 and n % 100 != 11:
-            form = "one"
-        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-            form = "few"
-        else:
-            form = "many"
-    elif lang == "fr":
-        form = "one" if n < 2 else "many"
-    else:
-        form = "one" if n == 1 else "many"
-    return t(lang, f"stories.{stem}.{form}", n=n)
-
-
 def counts(items: Sequence[CoverageItem]) -> tuple[int, int]:
     """(outlets, languages) of a story."""
     return len({i.outlet for i in items}), len({i.language for i in items})
@@ -54,7 +38,8 @@ def counts(items: Sequence[CoverageItem]) -> tuple[int, int]:
 def count_line(items: Sequence[CoverageItem], lang: str) -> str:
     """'5 outlets · 3 languages' (plain text)."""
     outlets, languages = counts(items)
-    return f"{_plural(lang, outlets, 'outlets')} · {_plural(lang, languages, 'languages')}"
+    return f"{plural(lang, 'stories.outlets', outlets)} · " \
+        f"{plural(lang, 'stories.languages', languages)}"
 
 
 def _clock(seconds: float, zone: tzinfo) -> str:

@@ -41,3 +41,29 @@ def t(lang: str, key: str, **values: object) -> str:
     if text is None:
         text = catalog(FALLBACK)[key]
     return text.format(**values)
+
+
+def plural_form(lang: str, n: int) -> str:
+    """'one', 'few' or 'many': which form of a counted word `n` takes in `lang`.
+
+    Russian has three (1 язык, 2 языка, 5 языков; 11-14 take 'many', 21 'one');
+    French uses the singular for 0 and 1; English for 1 only ('few' is 'many' there).
+    """
+    n = abs(n)
+    if lang == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    if lang == "fr":
+        return "one" if n < 2 else "many"
+    return "one" if n == 1 else "many"
+
+
+def plural(lang: str, key: str, n: int, **values: object) -> str:
+    """A counted phrase: `key` is a table of `one`, `few` and `many` forms, each with
+    `{n}` (`[surge] languages = { one = "{n} language", ... }`)."""
+    if lang not in LANGUAGES:
+        lang = FALLBACK
+    return t(lang, f"{key}.{plural_form(lang, n)}", n=n, **values)
