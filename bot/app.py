@@ -18,14 +18,13 @@ from collections.abc import Awaitable, Callable
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.alerts.deliver import Deliverer, DeliveryPolicy
+from bot.alerts.deliver import DeliveryPolicy
 from bot.alerts.outbox import prune_outbox
 from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.backoff import backoff_delay
 from bot.config import Config
 from bot.digests.service import NoticeService
-from bot.feeds.poll import FeedPoller
-from bot.pipeline import ClusterStage, MatchStage
+from bot.pipeline import build_pipeline
 from bot.store import chats
 from bot.store.db import Database
 from bot.store.digests import prune_notices
@@ -153,20 +152,13 @@ async def run_service(config: Config, *, console: bool,
             sender = TelegramSender(bot)
             on_health = reporter = AdminHealthReporter(application.bot, db, config)
 
-        deliverer = Deliverer(db, sender, translator.translate_entry, console=console,
-                              default_timezone=config.bot.default_timezone,
-                              on_reuse=translator.count_reuse)
-        # Pivot translations go through the same translator and cache as alerts.
-        cluster = await ClusterStage.load(
-            db, config.stories.window,
-            None if config.translation.provider == "none" else translator.translate_entry)
-        stage = await MatchStage.load(db, on_recorded=deliverer.notify, cluster=cluster)
+        pipeline = await build_pipeline(db, config, translator, sender, console=console,
+                                        on_feed_health=on_health)
+        poller, stage, deliverer = pipeline.poller, pipeline.matching, pipeline.deliverer
         recovered = await stage.recover()
         if recovered:
             log.info("queued %d alerts for entries a previous run stored but did not match",
                      recovered)
-        poller = FeedPoller(db, config.polling, config.storage,
-                            on_new_entries=stage.on_new_entries, on_feed_health=on_health)
 
         notices = None
         if application is not None:

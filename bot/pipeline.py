@@ -1,250 +1,57 @@
-"""The match and cluster stages: new entries -> topic matches -> a story each -> outbox work.
+"""An entry's path through the service, stage by stage, each stage its package's module:
 
-An entry that matched joins the open story it is most like (compared through
-its English pivot translation) or starts one; its matches, its story and every
-chat's message, edit or reply are written in one transaction.
+    fetch → parse → remember      feeds/fetch.py, feeds/parse.py, store/entries.py
+                                  (run per feed by the poll loop, feeds/poll.py)
+    → match                       matching/stage.py
+    → cluster → queue             stories/stage.py (the story and every chat's outbox
+                                  row written in one transaction: store/stories.py)
+    → translate → render → send   translation/stage.py, alerts/render_stage.py,
+                                  alerts/deliver.py (per chat, at Telegram's pace)
 
-It owns the live TopicIndex. Admin edits swap in a new index built by
-copy-on-write (`with_topic` / `without_topic`), so a batch being matched keeps a
-consistent view and an edit costs milliseconds however many topics there are.
+Translation and rendering come after the queue on purpose: a row is drawn when
+it is sent, in its chat's language and time zone and with its story's coverage
+as it is then, so what is queued is small and never stale.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from dataclasses import dataclass
 
-from bot.alerts.render import SUMMARY_LENGTH, clean, shorten
-from bot.backoff import backoff_delay
-from bot.matching.index import (
-    EMPTY_INDEX,
-    TopicIndex,
-    TopicQuery,
-    TopicQueryError,
-    compile_topics,
-    validate_topics,
-)
-from bot.model import Entry, Feed, StoredEntry, Topic
+from bot.alerts.deliver import Deliverer
+from bot.alerts.render_stage import RenderStage
+from bot.alerts.senders import Sender
+from bot.config import Config
+from bot.feeds.poll import FeedPoller, OnFeedHealth
+from bot.matching.stage import MatchStage
 from bot.store.db import Database
-from bot.store.entries import mark_matched, pending_entries
-from bot.store.stories import RecordedEntry, open_stories, record_entry
-from bot.store.topics import list_topics
-from bot.stories.cluster import OpenStories
-from bot.stories.similarity import PIVOT, StorySignature, story_signature
-
-log = logging.getLogger(__name__)
+from bot.stories.stage import ClusterStage
+from bot.translation.service import Translator
+from bot.translation.stage import TranslateStage
 
 
-def _queries(topics: list[Topic]) -> list[TopicQuery]:
-    return [TopicQuery(t.name, language, query)
-            for t in topics for language, query in t.queries.items()]
+@dataclass(frozen=True)
+class Pipeline:
+    poller: FeedPoller  # fetch → parse → remember, then hands new entries to `matching`
+    matching: MatchStage  # match → cluster → queue, then wakes `deliverer`
+    deliverer: Deliverer  # translate → render → send
 
 
-def compile_stored_topics(topics: list[Topic]) -> TopicIndex:
-    """Compile every topic; one whose stored query is refused is left out and logged."""
-    queries = _queries(topics)
-    refused = {error.topic for error in validate_topics(queries)}
-    for name in sorted(refused):
-        log.error("topic %s has a malformed query and is not matched; fix it with /setquery", name)
-    return compile_topics(q for q in queries if q.topic not in refused)
-
-
-class TranslationLike(Protocol):
-    title: str
-    summary: str
-    translated: bool
-
-
-Translate = Callable[[str, str, str, str], Awaitable[TranslationLike]]
-
-
-class ClusterStage:
-    """Places each matched entry in a story, holding the open stories in memory."""
-
-    def __init__(self, db: Database, window: float, translate: Translate | None = None,
-                 stories: OpenStories | None = None) -> None:
-        self.db = db
-        self.window = window
-        self.translate = translate  # None: no pivot translations (translation off)
-        self.stories = stories or OpenStories()
-        self._lock = asyncio.Lock()  # one placement at a time: two feeds, one story
-
-    @classmethod
-    async def load(cls, db: Database, window: float, translate: Translate | None = None,
-                   now: float | None = None) -> ClusterStage:
-        """The stories still open, rebuilt from their stored signatures."""
-        stage = cls(db, window, translate)
-        now = time.time() if now is None else now
-        for story_id, signature, joined_at in await open_stories(db, now - window):
-            try:
-                stage.stories.join(story_id, StorySignature.from_dict(json.loads(signature)),
-                                   joined_at)
-            except (ValueError, KeyError, TypeError):
-                log.warning("story %s: a stored signature is unreadable; left out", story_id)
-        return stage
-
-    async def signature(self, entry: Entry) -> StorySignature:
-        """The entry's signature, with its English pivot when it is in another language
-        (one translation call, shared through the cache with English-reading chats)."""
-        pivot_title = pivot_summary = None
-        if entry.language != PIVOT and self.translate is not None:
-            summary = shorten(clean(entry.summary), 2 * SUMMARY_LENGTH)
-            try:
-                pivot = await self.translate(entry.title, summary, entry.language, PIVOT)
-            except Exception as exc:  # the translator promises not to raise; cluster anyway
-                log.warning("pivot translation failed: %r", exc)
-                pivot = None
-            if pivot is not None and pivot.translated:
-                pivot_title, pivot_summary = pivot.title, pivot.summary
-        return story_signature(entry.title, entry.summary, entry.language, entry.link,
-                               pivot_title, pivot_summary)
-
-    async def place(self, stored: StoredEntry, matches: list[tuple[str, tuple[str, ...]]],
-                    now: float, signature: StorySignature | None = None) -> RecordedEntry:
-        """Join the entry to its story (or start one) with its matches and outbox work."""
-        if signature is None:
-            signature = await self.signature(stored.entry)
-        if not signature.source:  # its feed's habits (boilerplate) are learnt and discounted
-            signature = signature.with_source(stored.feed_id)
-        async with self._lock:
-            self.stories.expire(now, self.window)
-            best = self.stories.best_story(signature, now, self.window)
-            recorded = await record_entry(
-                self.db, stored.id, stored.entry.alert_key, matches, now, story_id=best,
-                signature=json.dumps(signature.to_dict(), ensure_ascii=False))
-            if recorded.placed:
-                if recorded.story_id in self.stories:
-                    self.stories.join(recorded.story_id, signature, now)
-                else:
-                    self.stories.add(recorded.story_id, signature, now)
-        return recorded
-
-
-class MatchStage:
-    def __init__(self, db: Database, index: TopicIndex = EMPTY_INDEX,
-                 on_recorded: Callable[[], None] = lambda: None,
-                 cluster: ClusterStage | None = None, window: float = 48 * 3600.0) -> None:
-        self.db = db
-        self.index = index
-        self._on_recorded = on_recorded  # wakes the deliverer
-        self.cluster = cluster or ClusterStage(db, window)
-        self.retry_base = 1.0  # seconds before an entry that failed is matched again, doubling
-        self.retry_max = 3600.0
-        # entry id -> (feed, entry, failures, monotonic time of the next try)
-        self._failed: dict[int, tuple[Feed, StoredEntry, int, float]] = {}
-        self._wake = asyncio.Event()
-
-    @classmethod
-    async def load(cls, db: Database, on_recorded: Callable[[], None] = lambda: None,
-                   cluster: ClusterStage | None = None) -> MatchStage:
-        return cls(db, compile_stored_topics(await list_topics(db)), on_recorded,
-                   cluster or await ClusterStage.load(db, 48 * 3600.0))
-
-    async def topics_changed(self) -> None:
-        """Bring the index in line with the stored topics, recompiling only what differs."""
-        stored = {t.name: dict(t.queries) for t in await list_topics(self.db)}
-        index = self.index
-        for name in set(index.topics) - stored.keys():
-            index = index.without_topic(name)
-        for name, queries in stored.items():
-            if index.queries(name) != queries:
-                try:
-                    index = index.with_topic(name, queries)
-                except TopicQueryError as error:
-                    log.error("topic %s not updated: %s", name, error)
-        self.index = index
-
-    async def on_new_entries(self, feed: Feed, entries: list[StoredEntry],
-                             now: float | None = None) -> int:
-        """Match each new entry and store its matches with their outbox rows; rows queued.
-
-        An entry whose matching or recording fails is kept and tried again while
-        the service runs (`run`), with backoff; the others go on.
-        """
-        index = self.index
-        queued = 0
-        unmatched = []
-        matched = []
-        for stored in entries:
-            entry = stored.entry
-            try:
-                found = index.match(entry.title, entry.summary, entry.language)
-            except Exception as exc:
-                self._failed_entry(feed, stored, exc)
-                continue
-            if found:
-                matched.append((stored, [(m.topic, tuple(m.terms)) for m in found]))
-            else:
-                unmatched.append(stored)
-        # The poll's pivot translations at once (each one call, shared through the cache),
-        # then each entry placed in turn: a later entry may join a story an earlier started.
-        signatures = await asyncio.gather(*(self.cluster.signature(stored.entry)
-                                            for stored, _ in matched), return_exceptions=True)
-        for (stored, found), signature in zip(matched, signatures):
-            try:
-                if isinstance(signature, BaseException):
-                    raise signature
-                recorded = await self.cluster.place(stored, found,
-                                                    time.time() if now is None else now,
-                                                    signature)
-            except Exception as exc:
-                self._failed_entry(feed, stored, exc)
-                continue
-            self._settled(stored)
-            queued += recorded.queued
-        try:
-            await mark_matched(self.db, [stored.id for stored in unmatched])
-        except Exception as exc:
-            for stored in unmatched:
-                self._failed_entry(feed, stored, exc)
-        else:
-            for stored in unmatched:
-                self._settled(stored)
-        if queued:
-            self._on_recorded()
-        return queued
-
-    def _failed_entry(self, feed: Feed, stored: StoredEntry, exc: Exception) -> None:
-        """Keep the entry to match again later; said once per entry, however often it fails."""
-        failures = self._failed[stored.id][2] if stored.id in self._failed else 0
-        if failures == 0:
-            log.error("matching entry %s of %s failed (%r); trying again while running",
-                      stored.id, feed.url, exc, exc_info=exc)
-        delay = backoff_delay(failures, self.retry_base, self.retry_max)
-        self._failed[stored.id] = (feed, stored, failures + 1, time.monotonic() + delay)
-        self._wake.set()
-
-    def _settled(self, stored: StoredEntry) -> None:
-        if self._failed.pop(stored.id, None) is not None:
-            log.info("entry %s matched and recorded after all", stored.id)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Match again, each at its time, the entries whose matching failed in this run."""
-        while not stop.is_set():
-            self._wake.clear()
-            now = time.monotonic()
-            for feed, stored, _, due_at in list(self._failed.values()):
-                if due_at <= now and not stop.is_set():
-                    await self.on_new_entries(feed, [stored])
-            next_at = min((due for *_, due in self._failed.values()), default=now + 3600.0)
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            try:
-                await asyncio.wait(waits, timeout=max(0.01, next_at - time.monotonic()),
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for wait in waits:
-                    wait.cancel()
-
-    async def recover(self) -> int:
-        """Match entries stored as new whose matching a crash or an error interrupted."""
-        queued = 0
-        after = 0  # once each: one that fails again waits for `run`, not for this loop
-        while batch := await pending_entries(self.db, after=after):
-            for feed, stored in batch:
-                queued += await self.on_new_entries(feed, [stored])
-            after = batch[-1][1].id
-        return queued
+async def build_pipeline(db: Database, config: Config, translator: Translator, sender: Sender,
+                         *, console: bool = False,
+                         on_feed_health: OnFeedHealth | None = None) -> Pipeline:
+    """The stages in the order an entry takes them, each handed to the next."""
+    poller = FeedPoller(db, config.polling, config.storage, on_feed_health=on_feed_health)
+    try:
+        # Pivot translations for clustering go through the same translator and cache as alerts.
+        pivot = None if config.translation.provider == "none" else translator.translate_entry
+        cluster = await ClusterStage.load(db, config.stories.window, pivot)
+        matching = await MatchStage.load(db, cluster=cluster)
+    except BaseException:
+        await poller.aclose()  # its HTTP client and parse processes
+        raise
+    poller.on_new_entries = matching.on_new_entries
+    translate = TranslateStage(translator.translate_entry, on_reuse=translator.count_reuse)
+    render = RenderStage(translate, config.bot.default_timezone)
+    deliverer = Deliverer(db, sender, render=render, console=console)
+    matching.on_recorded = deliverer.notify
+    return Pipeline(poller, matching, deliverer)

@@ -11,8 +11,8 @@ from telegram import Bot
 from bot.alerts.senders import TelegramSender
 from bot.config import FeedConfig, SurgesConfig
 from bot.digests.service import NoticeService
+from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
-from bot.pipeline import MatchStage
 from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic

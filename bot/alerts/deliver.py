@@ -10,25 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol
 
 from bot.alerts import outbox
 from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
 from bot.alerts.kept_writes import KeptWrites
 from bot.alerts.outbox import OutboxItem
-from bot.alerts.render import (
-    SUMMARY_LENGTH,
-    clean,
-    format_time,
-    render_alert,
-    shorten,
-    view_from,
-)
+from bot.alerts.render_stage import RenderStage
 from bot.alerts.senders import (
     ChatGone,
     ChatMoved,
@@ -41,26 +32,16 @@ from bot.alerts.senders import (
     TelegramSender,
 )
 from bot.backoff import backoff_delay
-from bot.matching.found import found_words
 from bot.store.chats import migrate_chat, shown_timezone
 from bot.store.db import Database
 from bot.store.stories import stop_editing
+from bot.translation.stage import Translate, TranslateStage
 
 __all__ = ["Deliverer", "DeliveryPolicy", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",
            "ChatMoved",
            "SendRejected", "SendRetryAfter", "SendTransient"]
 
 log = logging.getLogger(__name__)
-
-
-class TranslationLike(Protocol):
-    title: str
-    summary: str
-    translated: bool
-    note: str | None
-
-
-Translate = Callable[[str, str, str, str], Awaitable[TranslationLike]]
 
 
 @dataclass(frozen=True)
@@ -93,16 +74,21 @@ class Deliverer:
     never stays 'sending' for the rest of the run.
     """
 
-    def __init__(self, db: Database, sender: Sender, translate: Translate,
+    def __init__(self, db: Database, sender: Sender, translate: Translate | None = None,
                  policy: DeliveryPolicy | None = None, clock: Callable[[], float] = time.time,
                  console: bool = False, default_timezone: str = "UTC",
-                 on_reuse: Callable[[str, str], None] | None = None) -> None:
+                 on_reuse: Callable[[str, str], None] | None = None, *,
+                 render: RenderStage | None = None) -> None:
+        """`render` draws a row's alert (the translate and render stages); without it,
+        one is built on `translate`."""
         self.db = db
-        self.on_reuse = on_reuse  # told when one entry's translation serves another chat
-        self.default_timezone = default_timezone  # chats that set no /timezone
         self.console = console  # deliver the console's virtual chats instead of Telegram's
         self.sender = sender
-        self.translate = translate
+        if render is None:
+            if translate is None:
+                raise TypeError("Deliverer needs render or translate")
+            render = RenderStage(TranslateStage(translate, on_reuse), default_timezone)
+        self.render = render
         self.policy = policy or DeliveryPolicy()
         self.clock = clock
         self.sent = 0
@@ -113,7 +99,6 @@ class Deliverer:
         self._workers: dict[int, asyncio.Task] = {}
         self._sending: set[int] = set()  # chats whose current message has left
         self._in_flight = asyncio.Semaphore(self.policy.max_in_flight)
-        self._translations: OrderedDict[tuple, asyncio.Task] = OrderedDict()
         self._kept = KeptWrites(self.policy.retry_base / 4, min(30.0, self.policy.retry_max),
                                 on_kept=self._wake.set)
         self._stopping = False
@@ -252,7 +237,7 @@ class Deliverer:
     async def _compose(self, item: OutboxItem, editable: bool = True) -> Outgoing | None:
         """The message to send for `item`, drawn now; None once the row is marked dead."""
         try:
-            return await compose(self.db, item, self._render, self._timezone(item),
+            return await compose(self.db, item, self.render, self._timezone(item),
                                  editable=editable)
         except NothingToSend as exc:
             reason = str(exc)
@@ -332,55 +317,5 @@ class Deliverer:
             if backoff:  # outside _sending: shutdown may cancel this wait
                 await asyncio.sleep(backoff)
 
-    # ---- rendering
-
     def _timezone(self, item: OutboxItem) -> str:
-        return shown_timezone(item.chat_timezone, self.default_timezone)
-
-    async def _render(self, item: OutboxItem) -> str:
-        """The alert's HTML in the chat's language and time zone."""
-        source, target = item.entry_language, item.chat_language
-        title, summary, original, failed = item.title, item.summary, "", False
-        translated = False
-        if source != target:
-            translation = await self._translation(item, source, target)
-            if translation is not None and translation.translated:
-                title, summary, original = translation.title, translation.summary, item.title
-                translated = True
-            else:
-                # No note when translation is switched off (provider none): nothing failed.
-                failed = translation is None or translation.note is not None
-        when = format_time(datetime.fromtimestamp(item.published_at, UTC),
-                           self._timezone(item), target,
-                           seen=item.seen_only)
-        words = found_words((item.title, item.summary), item.terms, source)
-        titles = [title for _, title in item.topics] or [item.topic_title]
-        view = view_from(topic_titles=titles, outlet=item.feed_name,
-                         source_language=source, target_language=target, title=title,
-                         original_title=original, summary=summary, link=item.link, when=when,
-                         words=words, translated=translated, translation_failed=failed)
-        return render_alert(view)
-
-    async def _translation(self, item: OutboxItem, source: str,
-                           target: str) -> TranslationLike | None:
-        """One translation per (entry, language), shared by every chat that needs it."""
-        key = (item.entry_id, source, target)
-        task = self._translations.get(key)
-        reused = task is not None
-        if task is None:
-            summary = shorten(clean(item.summary), 2 * SUMMARY_LENGTH)
-            task = asyncio.ensure_future(self.translate(item.title, summary, source, target))
-            self._translations[key] = task
-            while len(self._translations) > 256:
-                self._translations.popitem(last=False)
-        try:
-            result = await asyncio.shield(task)
-        except Exception as exc:  # the translator promises not to raise; never lose the alert
-            log.warning("translating entry %s failed: %r", item.entry_id, exc)
-            self._translations.pop(key, None)
-            return None
-        if not result.translated:
-            self._translations.pop(key, None)  # try again for the next chat
-        elif reused and self.on_reuse is not None:
-            self.on_reuse(item.title, item.summary)
-        return result
+        return shown_timezone(item.chat_timezone, self.render.default_timezone)

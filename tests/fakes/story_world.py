@@ -12,12 +12,13 @@ from telegram.request import HTTPXRequest
 
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.config import FeedConfig, TranslationConfig
+from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
-from bot.pipeline import ClusterStage, MatchStage
 from bot.store.db import Database
 from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
+from bot.stories.stage import ClusterStage
 from bot.telegram.budget import Budget, TelegramLimits
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator

@@ -4,8 +4,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from bot.config import FeedConfig
+from bot.matching.stage import MatchStage
 from bot.model import Entry, Feed, Topic
-from bot.pipeline import MatchStage
 from bot.store.chats import ensure_chat, subscribe
 from bot.store.db import Database
 from bot.store.entries import pending_entries, remember_entries
