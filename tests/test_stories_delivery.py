@@ -52,6 +52,17 @@ def replies(api: FakeBotAPI, chat_id: int):
     return [m for m in api.sent_to(chat_id) if m.reply_to is not None]
 
 
+async def edits_alert(world, item: tuple, alert) -> str:
+    """Publishes `item`, which must edit `alert` (its only edit) and send no new alert;
+    what the alert shows now."""
+    await world.publish(item)
+    await world.deliver()
+    [edit] = world.api.edits_of(READER)
+    assert edit.params["message_id"] == alert.message_id
+    assert len(alerts(world.api, READER)) == 1
+    return world.api.text_of(READER, alert.message_id)
+
+
 async def test_a_story_in_three_languages_is_one_message_edited_twice_with_a_reply_per_language(
         world):
     api = world.api
@@ -113,12 +124,7 @@ async def test_after_a_restart_the_edit_lands_on_the_original_message(world):
     await world.deliver()
     [alert] = alerts(api, READER)
     await world.restart()
-    await world.publish(STRIKE_EN)
-    await world.deliver()
-    [edit] = api.edits_of(READER)
-    assert edit.params["message_id"] == alert.message_id
-    assert "BBC (en)" in api.text_of(READER, alert.message_id)
-    assert len(alerts(api, READER)) == 1
+    assert "BBC (en)" in await edits_alert(world, STRIKE_EN, alert)
 
 
 async def test_when_the_original_is_deleted_a_reply_carries_the_coverage(world):
@@ -208,3 +214,42 @@ async def test_entries_are_grouped_without_a_pivot_when_the_translator_is_down(t
             assert "BBC (en)" in api.text_of(READER, strike.message_id)
         finally:
             await world.stop()
+
+
+async def test_when_the_first_message_was_refused_the_next_entry_is_sent_afresh(world):
+    api = world.api
+    api.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
+    await world.publish(STRIKE_FR)
+    await world.deliver()
+    assert alerts(api, READER) == []  # Telegram refused it for good: the row is dead
+    dead = await world.db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'dead'")
+    assert dead[0] == 1
+
+    await world.publish(STRIKE_EN)
+    await world.deliver()
+    [alert] = alerts(api, READER)  # not an edit or a reply of a message never shown
+    assert api.edits_of(READER) == [] and replies(api, READER) == []
+    assert "Storm Shadow" in alert.text and "Le Monde (fr)" in alert.text  # the story so far
+    assert "2 outlets · 2 languages" in alert.text
+
+    # it is the story's message now: the next entry edits it
+    assert "TASS (ru)" in await edits_alert(world, STRIKE_RU, alert)
+    assert [r.text for r in replies(api, READER)] == ["Now in Russian: TASS"]
+    assert all(r.reply_to == alert.message_id for r in replies(api, READER))
+
+
+async def test_an_edit_queued_before_the_first_message_was_refused_sends_the_story(world):
+    api = world.api
+    await world.publish(STRIKE_FR)
+    await world.publish(STRIKE_EN)  # queued as an edit of a message not sent yet
+    api.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
+    await world.deliver()
+    [alert] = alerts(api, READER)  # the edit, with nothing to edit, sent the story instead
+    assert api.edits_of(READER) == []
+    assert "BBC (en)" in alert.text or "Le Monde (fr)" in alert.text
+    assert "2 outlets · 2 languages" in alert.text
+    assert alert.reply_markup["inline_keyboard"][0][0]["callback_data"].startswith("story:")
+    # the "now in English" reply goes to the message that was shown
+    assert [(r.text, r.reply_to) for r in replies(api, READER)] == [
+        ("Now in English: BBC", alert.message_id)]
+    assert "TASS (ru)" in await edits_alert(world, STRIKE_RU, alert)

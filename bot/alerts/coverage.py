@@ -38,6 +38,7 @@ class Outgoing:
     buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data), one per row
     edit_message_id: int | None = None  # redraw this message instead of sending one
     reply_to: int | None = None
+    thread_id: int | None = None  # else the row's own
 
 
 class NothingToSend(Exception):
@@ -103,7 +104,8 @@ async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
         await sender.edit(item.chat_id, out.edit_message_id, out.html, on_start=on_start,
                           buttons=out.buttons)
         return out.edit_message_id
-    return await sender.send(item.chat_id, item.thread_id, out.html, on_start=on_start,
+    thread_id = out.thread_id if out.thread_id is not None else item.thread_id
+    return await sender.send(item.chat_id, thread_id, out.html, on_start=on_start,
                              buttons=out.buttons, reply_to=out.reply_to)
 
 
@@ -131,7 +133,13 @@ async def compose(db: Database, item: OutboxItem, render: RenderAlert, timezone:
         return Outgoing(_join(alert, block)[0], buttons)
     message = await stories.story_message(db, item.story_id, item.chat_id)
     if message is None or message.message_id is None:
-        raise NothingToSend("the story message was never sent")
+        adopted = await stories.adopt_story_message(db, item.story_id, item.chat_id,
+                                                    item.entry_id, item.id)
+        if adopted is None:
+            raise NothingToSend("the story message was never sent")
+        # Telegram refused the story's message: this row sends the story in its place.
+        html, _ = await _story_message(db, item, entries, item.entry_id, render, timezone)
+        return Outgoing(html, buttons, thread_id=adopted.thread_id)
     if item.kind == "reply":
         language = next((e.language for e in entries if e.entry_id == item.entry_id), None)
         if language is None:

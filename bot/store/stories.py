@@ -125,6 +125,11 @@ async def _queue(conn, entry_id: int, alert_key: str, story_id: int,
         "JOIN chats c ON c.id = s.chat_id "
         f"WHERE s.topic_id IN (SELECT value FROM json_each(?)) AND c.active = 1 AND {INSTANT_CHAT} "
         "ORDER BY s.created_at, s.chat_id, s.topic_id", (topic_ids,))).fetchall()]
+    # A story message Telegram refused for good was never shown: the chat has no message
+    # to edit or reply to, so this entry is sent to it afresh and becomes its message.
+    await conn.execute(
+        "DELETE FROM story_messages WHERE story_id = ? AND message_id IS NULL AND outbox_id IN "
+        "(SELECT id FROM outbox WHERE story_id = ? AND state = 'dead')", (story_id, story_id))
     story_chats = [StoryChat(r[0], r[1]) for r in await (await conn.execute(
         "SELECT s.chat_id, c.coverage FROM story_messages s JOIN chats c ON c.id = s.chat_id "
         f"WHERE s.story_id = ? AND c.active = 1 AND {INSTANT_CHAT} ORDER BY s.outbox_id",
@@ -228,6 +233,31 @@ async def message_sent(conn, outbox_id: int, message_id: int | None) -> None:
     now has the Telegram id that later edits and replies target."""
     await conn.execute("UPDATE story_messages SET message_id = ? WHERE outbox_id = ?",
                        (message_id, outbox_id))
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """An edit or reply row that now sends the story afresh, in the refused send's thread."""
+
+    thread_id: int | None
+
+
+async def adopt_story_message(db: Database, story_id: int, chat_id: int, entry_id: int,
+                              outbox_id: int) -> Adopted | None:
+    """When the chat's story message was refused for good (its send row is dead: nothing
+    was shown), outbox row `outbox_id`, an edit or reply of it, sends the story instead
+    and becomes the message later entries edit. None when there is a message to target."""
+    async with db.transaction() as conn:
+        row = await (await conn.execute(
+            "SELECT o.thread_id FROM story_messages s JOIN outbox o ON o.id = s.outbox_id "
+            "WHERE s.story_id = ? AND s.chat_id = ? AND s.message_id IS NULL "
+            "AND (o.state = 'dead' OR o.id = ?)", (story_id, chat_id, outbox_id))).fetchone()
+        if row is None:
+            return None
+        await conn.execute(
+            "UPDATE story_messages SET entry_id = ?, outbox_id = ?, editable = 1 "
+            "WHERE story_id = ? AND chat_id = ?", (entry_id, outbox_id, story_id, chat_id))
+    return Adopted(row[0])
 
 
 async def move_chat_stories(conn, old_id: int, new_id: int) -> None:
