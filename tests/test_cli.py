@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -170,12 +171,21 @@ def test_an_unreachable_bot_api_is_waited_for_and_sigterm_still_stops(tmp_path):
                       f'[storage]\ndatabase = "{tmp_path / "db.sqlite3"}"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_BOT_")}
     process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
-    assert process.poll() is None, process.communicate()[1]  # still waiting, not crashed
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: [lines.append(line) for line in process.stderr])
+    reader.start()
+    # Started (its signal handlers are in place before it first tries the Bot API).
+    deadline = time.monotonic() + 60
+    while not any("cannot reach the Telegram Bot API" in line for line in lines):
+        assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.05)
+    time.sleep(2.5)  # past the first retry: still waiting, not crashed
+    assert process.poll() is None, "".join(lines)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=20)
-    assert process.returncode == 0
+    assert process.wait(timeout=20) == 0
+    reader.join(timeout=20)
+    err = "".join(lines)
     assert "cannot reach the Telegram Bot API" in err
     assert "Traceback" not in err

@@ -1,8 +1,6 @@
 """Which topics an entry matches, on real headlines from fr, en and ru outlets,
 and how the index takes an admin's edit."""
 
-import time
-
 import pytest
 
 from bot.matching.index import (
@@ -275,14 +273,15 @@ def test_a_refused_edit_changes_nothing():
     assert index.queries("a") == {"en": "ukraine"}
 
 
-def test_editing_a_large_index_is_fast():
+def test_editing_a_large_index_recompiles_only_the_edited_topics():
+    # How long an edit takes is printed by benchmarks/matching.py; here: it is incremental.
     queries = [TopicQuery(f"topic-{n}", "en", f"word{n} OR pre{n}* -common") for n in range(3000)]
     index = compile_topics(queries)
-    start = time.perf_counter()
     edited = index.with_topic("topic-7", {"en": "brand new", "ru": "новый"}).without_topic(
         "topic-8"
     )
-    assert time.perf_counter() - start < 0.05
+    assert all(edited._topics[f"topic-{n}"] is index._topics[f"topic-{n}"]
+               for n in range(3000) if n not in (7, 8))
     assert [m.topic for m in edited.match("brand new word7", "", "en")] == ["topic-7"]
     assert len(edited) == len(index) - 1
 

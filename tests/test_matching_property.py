@@ -1,8 +1,6 @@
 """Properties over random queries and texts: the index agrees with the plain
 evaluator, edits agree with a fresh compile, and no string breaks the parser."""
 
-import time
-
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -202,8 +200,8 @@ QUERY_ALPHABET = st.sampled_from(
 
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(st.text(max_size=300), st.lists(QUERY_ALPHABET, max_size=300).map("".join)))
-def test_parser_only_ever_raises_query_error_and_quickly(text):
-    start = time.perf_counter()
+def test_parser_only_ever_raises_query_error(text):
+    # How fast, on the worst inputs found, is printed by benchmarks/query_parsing.py.
     try:
         query = parse_query(text, "en")
     except QueryError as error:
@@ -211,4 +209,3 @@ def test_parser_only_ever_raises_query_error_and_quickly(text):
     else:
         assert compile_topics([TopicQuery("t", "en", text)]).queries("t") == {"en": text}
         assert parse_query(format_query(query), "en") == query
-    assert time.perf_counter() - start < 0.1

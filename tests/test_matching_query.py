@@ -1,8 +1,6 @@
 """The query language: what parses to what, what is refused and where, and the
 way back to text that translation relies on."""
 
-import time
-
 import pytest
 
 from bot.matching.query import (
@@ -192,8 +190,8 @@ def test_over_long_and_over_large_queries_are_refused():
         parse_query("(" * 40 + "a" + ")" * 40, "en")
 
 
-def test_pathological_input_is_refused_quickly():
-    start = time.perf_counter()
+def test_pathological_input_is_refused():
+    # How fast is printed by benchmarks/query_parsing.py.
     for text in (
         "(" * 999,
         "NOT " * 250,
@@ -206,7 +204,6 @@ def test_pathological_input_is_refused_quickly():
     ):
         with pytest.raises(QueryError):
             parse_query(text, "en")
-    assert time.perf_counter() - start < 0.5
 
 
 @pytest.mark.parametrize(
