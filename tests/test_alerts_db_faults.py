@@ -48,7 +48,7 @@ async def fan_out(db, api, caplog, fault, heal, logged: str, alerts: int = 3) ->
         stop = asyncio.Event()
         caplog.set_level(logging.INFO)
         task = asyncio.create_task(deliverer.run(stop))
-        await asyncio.to_thread(api.wait_for, lambda a: len(a.messages) >= 5, 5.0)
+        assert await asyncio.to_thread(api.wait_for, lambda a: len(a.messages) >= 5, 30.0)
         await fault()
         await heal()
         deadline = time.monotonic() + 40

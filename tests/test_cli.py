@@ -120,8 +120,9 @@ def test_run_console_prints_new_matches_without_a_token(tmp_path):
             [sys.executable, "-m", "bot", "run", "--console", "--config", str(config)],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 20
-            while server.hits("/fr.xml") < 2 and time.monotonic() < deadline:
+            deadline = time.monotonic() + 60  # hang guards: a busy machine starts slowly
+            while server.hits("/fr.xml") < 2:
+                assert process.poll() is None and time.monotonic() < deadline
                 time.sleep(0.05)
             item = (f"<item><title>Orechnik : une nouvelle frappe</title>"
                     f"<link>https://www.lemonde.fr/orechnik_7.html</link>"
@@ -129,7 +130,9 @@ def test_run_console_prints_new_matches_without_a_token(tmp_path):
             head, sep, tail = rss.partition(b"<item>")
             server.change("/fr.xml", body=head + item + sep + tail)
             hits = server.hits("/fr.xml")
-            while server.hits("/fr.xml") < hits + 4 and time.monotonic() < deadline:
+            deadline = time.monotonic() + 60
+            while server.hits("/fr.xml") < hits + 4:
+                assert process.poll() is None and time.monotonic() < deadline
                 time.sleep(0.05)
         finally:
             process.send_signal(signal.SIGINT)

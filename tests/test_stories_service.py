@@ -48,7 +48,7 @@ ru = 'ракет*'
 """)
 
 
-async def until(condition, timeout: float = 15.0) -> None:
+async def until(condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"

@@ -97,7 +97,7 @@ async def test_the_service_loop_sends_a_report_that_met_a_429_once(tmp_path):
             w.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1",
                             retry_after=1, times=2)
             await w.poller.report_health(25 * HOUR)
-            assert await asyncio.to_thread(w.api.wait_for, lambda a: a.texts_to(1001), 5.0)
+            assert await asyncio.to_thread(w.api.wait_for, lambda a: a.texts_to(1001), 30.0)
             await asyncio.sleep(0.3)
         finally:
             stop.set()

@@ -68,8 +68,9 @@ class RunningBot:
                          >= count)
         return [d for d in self.api.documents if d.chat_id == chat_id]
 
-    async def until(self, condition, timeout: float = 5.0) -> None:
-        """Wait for condition() without blocking the loop the bot runs on."""
+    async def until(self, condition, timeout: float = 30.0) -> None:
+        """Wait for condition() without blocking the loop the bot runs on (the timeout only
+        stops a hang: a busy machine can take seconds to answer)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not condition():
             if asyncio.get_running_loop().time() > deadline:
