@@ -115,7 +115,7 @@ async def test_the_database_locked_for_ten_seconds_by_another_process(db, api, c
         assert await asyncio.to_thread(holder.stdout.readline) == "locked\n"
 
     async def heal():
-        await asyncio.to_thread(holder.wait, 20)
+        await asyncio.to_thread(holder.wait, 60)
 
     await fan_out(db, api, caplog, fault, heal, "database is locked", alerts=4)
     assert api.count_429 == 0
