@@ -47,6 +47,10 @@ async def test_a_reply_that_meets_a_server_error_is_sent_again(tmp_path):
         assert len(bot.api.sent_to(USER)) == 1
 
 
+def answers(bot, chat: int) -> list:
+    return [m for m in bot.api.sent_to(chat) if "lemonde.fr" not in m.text]
+
+
 async def test_replies_sent_during_a_fan_out_share_its_budget_and_get_no_429(tmp_path):
     shared = limiter()
     async with running_bot(tmp_path, rate_limiter=shared) as bot:
@@ -71,9 +75,12 @@ async def test_replies_sent_during_a_fan_out_share_its_budget_and_get_no_429(tmp
             deliverer = Deliverer(bot.db, TelegramSender(delivery_bot), same_text,
                                   DeliveryPolicy().scaled(0.05))
             fan_out = asyncio.create_task(deliverer.drain())
-            replies = [await bot.send("/mysubs", replies=1) for _ in range(3)]
+            for n in range(3):  # USER gets alerts too: wait for each answer, not any message
+                bot.api.inject_message(USER, "private", USER, "/mysubs")
+                await bot.until(lambda n=n: len(answers(bot, USER)) > n)
             await fan_out
-        assert all(reply[0].text for reply in replies)
+        assert len(answers(bot, USER)) == 3
+        assert all("troops" in m.text for m in answers(bot, USER))
         assert bot.api.count_429 == 0 and deliverer.count_429 == 0
         alerts = {chat: [m for m in bot.api.sent_to(chat) if "lemonde.fr" in m.text]
                   for chat in chats}
