@@ -32,7 +32,8 @@ async def test_a_channel_admin_subscribes_the_channel_from_a_private_chat(tmp_pa
         assert await bot.ask("/language ru @desknews") == \
             "Alerts in @desknews are now in Russian."
         assert (await chats.get_chat(bot.db, CHANNEL)).language == "ru"
-        assert await chats.get_chat(bot.db, USER) is None  # the private chat is untouched
+        # the private chat keeps its own language (stored at first contact, in English here)
+        assert (await chats.get_chat(bot.db, USER)).language == "en"
 
         assert "unsubscribed from troops" in await bot.ask("/unsubscribe troops @desknews")
         assert await chats.subscriptions(bot.db, CHANNEL) == []

@@ -24,6 +24,23 @@ async def test_a_french_users_first_start_is_in_french(tmp_path):
         assert "Un sujet est" in await bot.ask("/help", language_code="ru")
 
 
+@pytest.mark.parametrize("command", ["/topics", "/help", "/mysubs", "/digest", "/recent"])
+async def test_a_first_command_other_than_start_is_answered_in_the_users_language(
+        tmp_path, command):
+    async with running_bot(tmp_path) as bot:
+        await topics.add_topic(bot.db, TROOPS)
+        text = await bot.ask(command, language_code="ru")
+        assert any("\u0400" <= ch <= "\u04ff" for ch in text), text  # Cyrillic, not English
+        assert (await chats.get_chat(bot.db, USER)).language == "ru"
+
+
+async def test_a_group_is_not_stored_before_it_asks_for_something(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await bot.ask("/help", chat_id=-100, chat_type="supergroup", user_id=USER,
+                      language_code="ru")
+        assert await chats.get_chat(bot.db, -100) is None
+
+
 async def test_an_unsupported_telegram_language_gets_the_default(tmp_path):
     async with running_bot(tmp_path, default_language="ru") as bot:
         assert "Тема — это" in await bot.ask("/start", language_code="de")

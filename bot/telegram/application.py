@@ -111,6 +111,9 @@ def add_handlers(application: Application) -> None:
     # Only new messages: an edited "/subscribe x" must not run a second time,
     # and commands typed inside a channel are not how channels are managed.
     only_new = filters.UpdateType.MESSAGE
+    # First, in a group of its own: a new private chat speaks its user's language.
+    application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.first_contact),
+                            group=-1)
     for name, handler in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
         application.add_handler(CommandHandler(name, handler, filters=only_new,
                                                block=name not in SLOW_COMMANDS))

@@ -77,6 +77,16 @@ async def _ensure_this_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await chats.ensure_chat(ctx.db, chat.id, chat.type, title, _first_language(update, ctx))
 
 
+async def first_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any command: a private chat the bot has not met yet is stored in its user's
+    Telegram language, so whichever command comes first is answered in that language."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    if await chats.get_chat(services(context).db, chat.id) is None:
+        await _ensure_this_chat(update, context)
+
+
 def _first_language(update: Update, ctx) -> str:
     """A new private chat speaks its user's Telegram language when the bot does."""
     user = update.effective_user
