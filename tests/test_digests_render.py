@@ -28,7 +28,7 @@ def test_digest_lists_titles_in_the_chat_language_escaped():
     [message] = render_digest("fr", "2026-03-29 08:00", topics, {"a": "Titre <traduit>"})
     assert "Titre &lt;traduit&gt;" in message
     assert "1 article · BBC · fr" in message
-    assert message.startswith("<b>Résumé jusqu'au 2026-03-29 08:00\u00a0: 1 sujet d'actualité</b>")
+    assert message.startswith("<b>Résumé jusqu'au 2026-03-29 08:00\u00a0: 1 événement</b>")
 
 
 def test_nothing_to_list_is_no_message():

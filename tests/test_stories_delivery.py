@@ -104,9 +104,9 @@ async def test_each_mode_sends_every_entry_with_the_story_count(world):
         await world.deliver()
     sent = api.sent_to(EDITOR)
     assert len(sent) == 3 and api.edits_of(EDITOR) == []
-    assert "Sujet" not in sent[0].text
-    assert "Sujet\u00a0: 2 médias · 2 langues" in sent[1].text
-    assert "Sujet\u00a0: 3 médias · 3 langues" in sent[2].text
+    assert "Événement" not in sent[0].text
+    assert "Événement\u00a0: 2 médias · 2 langues" in sent[1].text
+    assert "Événement\u00a0: 3 médias · 3 langues" in sent[2].text
 
 
 async def test_an_unrelated_entry_on_the_same_topic_is_a_new_message(world):

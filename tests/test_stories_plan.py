@@ -64,7 +64,7 @@ def test_coverage_block_lists_the_others_newest_last_escaped_and_within_budget()
 def test_language_reply_and_listing():
     assert language_reply("ru", ["TASS", "RT", "TASS"], "en") == "Now in Russian: TASS, RT"
     text = story_listing(7, [ListedEntry("BBC", "en", T0, "Missiles & more")], ["RT"], "fr")
-    assert text.startswith("Sujet 7 · 1 média · 1 langue")
+    assert text.startswith("Événement 7 · 1 média · 1 langue")
     assert "22:13 · BBC (en)\nMissiles & more" in text
     assert text.endswith("Pas encore couvert par\u00a0: RT")
 
