@@ -236,3 +236,18 @@ async def test_story_titles_are_translated_into_the_chats_language(world):
     assert "[ru] Troops in Ukraine" in digest.text  # the fake translator's Russian
     assert "Войска на Украине" in digest.text  # already in Russian: as published
     assert "[ru] Войска" not in digest.text
+
+
+async def test_the_next_digest_is_dated_in_the_chats_language_and_zone(world):
+    import re
+
+    from bot.store import chats
+
+    await chats.set_timezone(world.db, USER, "Europe/Paris")
+    await chats.set_language(world.db, USER, "fr")
+    reply = await world.ask("/digest daily 08:00")
+    assert re.search(r"le prochain est prévu le \d{1,2} \w+\.? 20\d\d, 08:00 CES?T\.$", reply), \
+        reply
+    await chats.set_language(world.db, USER, "ru")
+    reply = await world.ask("/digest")
+    assert re.search(r"следующая — \d{1,2} \w+\.? 20\d\d, 08:00 CES?T\.$", reply), reply

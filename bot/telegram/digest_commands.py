@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import zone_or_utc
+from bot.alerts.render import format_time, zone_or_utc
 from bot.digests.chart import ChartBusy, TrendChart
 from bot.digests.schedule import BadDigestMode, DigestMode, next_end, parse_mode
 from bot.model import LANGUAGES
@@ -38,7 +38,7 @@ async def _schedule_words(context: ContextTypes.DEFAULT_TYPE, lang: str, chat_id
     now = datetime.fromtimestamp(services(context).clock(), UTC)
     due = next_end(mode, zone, now).astimezone(zone)
     return {"mode": _mode_words(lang, mode), "timezone": name,
-            "next": due.strftime("%Y-%m-%d %H:%M")}
+            "next": format_time(due, name, lang)}
 
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
