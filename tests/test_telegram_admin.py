@@ -5,9 +5,9 @@ import tomllib
 
 import pytest
 
+from bot.feeds.opml import OpmlOutline, read_opml, write_opml
 from bot.model import Topic
 from bot.store import chats, feeds, topics
-from bot.telegram.opml import OpmlOutline, read_opml, write_opml
 from tests.fakes.telegram_app import ADMIN, USER, StubTranslator, running_bot
 
 TROOPS = Topic("troops", "Western troops in Ukraine", {"en": "troops AND ukraine"})

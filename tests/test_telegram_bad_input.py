@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.feeds.opml import OpmlOutline, write_opml
 from bot.model import Topic
 from bot.store import chats, feeds, topics
 from bot.telegram.context import split_message
-from bot.telegram.opml import OpmlOutline, write_opml
 from tests.fakes.bot_api import telegram_length
 from tests.fakes.telegram_app import ADMIN, USER, running_bot
 

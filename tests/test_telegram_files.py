@@ -6,10 +6,10 @@ import tomllib
 
 import pytest
 
+from bot.feeds.opml import OpmlError, OpmlOutline, read_opml, write_opml
 from bot.model import LANGUAGES, Topic
 from bot.telegram.i18n import catalog, t
-from bot.telegram.opml import OpmlError, OpmlOutline, read_opml, write_opml
-from bot.telegram.topics_file import write_topics_toml
+from bot.topics.toml_file import write_topics_toml
 
 
 def test_opml_round_trips_urls_titles_and_languages():

@@ -1,4 +1,5 @@
-"""Feed ingestion: fetch (HTTP), parse (bytes -> Entry), schedule (when), poll (the loop)."""
+"""Feed ingestion: fetch (HTTP), parse (bytes -> Entry), schedule (when), poll (the loop);
+edits (adding feeds from chat, /import, /export) and opml (the file format)."""
 
 
 class FeedError(Exception):

@@ -20,7 +20,7 @@ from bot.store.feeds import list_feeds
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t
-from bot.telegram.topic_edits import (
+from bot.topics.edits import (
     FormError,
     fill_languages,
     query_errors,

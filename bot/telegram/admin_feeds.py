@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from telegram import InputFile, LinkPreviewOptions, Update
 from telegram.ext import ContextTypes
 
+from bot.feeds.edits import FeedRefused, add_checked_feed, export_files, import_feeds
+from bot.feeds.opml import OpmlError, read_opml
 from bot.model import LANGUAGES
 from bot.store import feeds
 from bot.telegram.admin import admin_only
 from bot.telegram.context import language_of, reply, reply_text, services, split_message
-from bot.telegram.feed_edits import FeedRefused, add_checked_feed, export_files, import_feeds
 from bot.telegram.i18n import t
-from bot.telegram.opml import OpmlError, read_opml
 
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_FEEDS = 500  # each is resolved and checked in turn

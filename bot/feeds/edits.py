@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from bot.config import PollingConfig
 from bot.feeds import FeedError
 from bot.feeds.address import AddressGuard
+from bot.feeds.opml import OpmlFeed, OpmlOutline, write_opml
 from bot.store import feeds, topics
 from bot.store.db import Database
-from bot.telegram.opml import OpmlFeed, OpmlOutline, write_opml
-from bot.telegram.topics_file import write_topics_toml
+from bot.topics.toml_file import write_topics_toml
 
 
 class FeedRefused(Exception):
