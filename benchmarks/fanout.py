@@ -31,12 +31,12 @@ sys.path.insert(0, str(ROOT))
 import telegram.ext
 from telegram.request import HTTPXRequest
 
-from bot.alerts import outbox
 from bot.alerts.deliver import Deliverer, TelegramSender
 from bot.config import BotConfig, Config, FeedConfig, PollingConfig, TranslationConfig
 from bot.feeds.poll import FeedPoller
 from bot.matching.stage import MatchStage
 from bot.model import Topic
+from bot.store import outbox
 from bot.store.feeds import sync_config_feeds
 from bot.store.topics import add_topic
 from bot.telegram.application import BotContext, build_application, start_polling, stop_polling

@@ -27,8 +27,8 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.alerts import outbox
 from bot.alerts.deliver import DeliveryPolicy
+from bot.store import outbox
 from bot.store.stories import set_coverage
 from bot.telegram.budget import TelegramLimits
 from tests.fakes.alert_world import add_subscribers

@@ -19,7 +19,6 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.alerts.deliver import DeliveryPolicy
-from bot.alerts.outbox import prune_outbox
 from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.backoff import backoff_delay
 from bot.config import Config
@@ -31,6 +30,7 @@ from bot.store.digests import prune_notices
 from bot.store.feeds import sync_config_feeds
 from bot.store.health_reports import prune_health_reports
 from bot.store.lease import Lease
+from bot.store.outbox import prune_outbox
 from bot.store.stories import prune_stories
 from bot.store.topics import list_topics, sync_config_topics
 from bot.supervisor import LoopCannotRun, run_supervised

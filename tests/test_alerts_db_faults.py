@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bot.alerts import outbox
+from bot.store import outbox
 from tests.fakes.alert_world import add_subscriber
 from tests.fakes.bot_api import FakeBotAPI, Limits
 from tests.test_alerts_deliver import _deliverer, _match, budget_bot

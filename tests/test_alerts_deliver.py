@@ -8,8 +8,8 @@ import telegram
 import telegram.ext
 from telegram.request import HTTPXRequest
 
-from bot.alerts import outbox
 from bot.alerts.deliver import ConsoleSender, Deliverer, DeliveryPolicy, TelegramSender
+from bot.store import outbox
 from bot.telegram.budget import Budget, TelegramLimits
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from tests.fakes.alert_world import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.alerts import outbox
+from bot.store import chats, outbox
 from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
 
 
@@ -50,7 +50,7 @@ async def test_repolls_and_the_same_link_in_another_feed_queue_nothing_more(db):
 
 
 async def test_inactive_chats_and_unknown_topics_get_nothing(db):
-    await outbox.deactivate_chat(db, 1, "blocked")
+    await chats.deactivate_chat(db, 1, "blocked")
     entry = await _entry(db)
     queued = await outbox.record_matches(db, entry, "k", [("troops", []), ("gone", [])], 1.0)
     assert queued == 2
@@ -106,7 +106,7 @@ async def test_crash_while_sending_requeues_only_unsent_rows(db):
 
 async def test_deactivating_a_chat_kills_its_queued_alerts(db):
     await outbox.record_matches(db, await _entry(db), "k", [("troops", []), ("drones", [])], 0.0)
-    assert await outbox.deactivate_chat(db, 2, "Forbidden: bot was blocked by the user") == 1
+    assert await chats.deactivate_chat(db, 2, "Forbidden: bot was blocked by the user") == 1
     row = await db.fetchone("SELECT active, deactivated_reason FROM chats WHERE id = 2")
     assert row[0] == 0 and "blocked" in row[1]
     assert await outbox.queue_length(db) == 2

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from telegram import Bot
 
-from bot.alerts import outbox
 from bot.alerts.senders import TelegramSender
 from bot.config import SurgesConfig
 from bot.digests.service import NoticeService
-from bot.store import digests
+from bot.store import digests, outbox
 from bot.store.db import Database
 from bot.store.stories import RecordedEntry, record_entry
 from tests.fakes.alert_world import add_entry, add_feed, add_topic_named

@@ -3,8 +3,7 @@ listed in exactly one digest, and the notice ledger refuses a second row per key
 
 import pytest
 
-from bot.alerts import outbox
-from bot.store import digests
+from bot.store import digests, outbox
 from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
 
 

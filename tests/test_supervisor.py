@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from bot.alerts import outbox
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
+from bot.store import outbox
 from bot.supervisor import LoopCannotRun, run_supervised, supervise
 from tests.fakes.alert_world import add_subscriber, add_topic_named, open_db
 from tests.fakes.bot_api import FakeBotAPI

@@ -3,9 +3,8 @@ unsubscribes the chat from that topic only, and in a group only for its admins."
 
 import telegram
 
-from bot.alerts import outbox
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
-from bot.store import chats, topics
+from bot.store import chats, outbox, topics
 from tests.fakes.alert_world import (
     add_entry,
     add_feed,

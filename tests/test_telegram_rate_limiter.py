@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import telegram.ext
 from telegram.request import HTTPXRequest
 
-from bot.alerts import outbox
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
+from bot.store import outbox
 from bot.telegram.budget import Budget, TelegramLimits
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named

@@ -3,9 +3,9 @@ is one provider call and a hit for every other chat, not a 0 % hit rate."""
 
 import telegram
 
-from bot.alerts import outbox
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.config import TranslationConfig
+from bot.store import outbox
 from bot.store.db import Database
 from bot.translation import Translator
 from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named

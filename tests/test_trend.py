@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from bot.alerts import outbox
 from bot.digests.chart import ChartPool, draw_trend
+from bot.store import outbox
 from bot.telegram.digest_commands import trend_chart
 from tests.fakes.alert_world import add_entry, add_feed, add_topic_named
 from tests.fakes.telegram_app import USER, running_bot

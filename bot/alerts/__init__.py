@@ -1,1 +1,1 @@
-"""Alerts: render a match as Telegram HTML, queue it per chat, deliver it at Telegram's pace."""
+"""Alerts: render a match as Telegram HTML and deliver it at Telegram's pace (its queue is store/outbox.py)."""

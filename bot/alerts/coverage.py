@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import (
     MAX_LENGTH,
     mute_buttons,
@@ -21,6 +20,7 @@ from bot.alerts.render import (
 from bot.alerts.senders import OnStart, Sender
 from bot.store import stories
 from bot.store.db import Database
+from bot.store.outbox import OutboxItem
 from bot.stories.render import (
     CoverageItem,
     coverage_block,

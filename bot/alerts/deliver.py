@@ -15,10 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from bot.alerts import outbox
 from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
 from bot.alerts.kept_writes import KeptWrites
-from bot.alerts.outbox import OutboxItem
 from bot.alerts.render_stage import RenderStage
 from bot.alerts.senders import (
     ChatGone,
@@ -32,8 +30,10 @@ from bot.alerts.senders import (
     TelegramSender,
 )
 from bot.backoff import backoff_delay
-from bot.store.chats import migrate_chat, shown_timezone
+from bot.store import outbox
+from bot.store.chats import deactivate_chat, migrate_chat, shown_timezone
 from bot.store.db import Database
+from bot.store.outbox import OutboxItem
 from bot.store.stories import stop_editing
 from bot.translation.stage import Translate, TranslateStage
 
@@ -284,7 +284,7 @@ class Deliverer:
                 self.failures += 1
                 log.info("chat %s is gone (%s): deactivated", item.chat_id, exc.reason)
                 await self._kept.write(f"chat {item.chat_id} deactivated",
-                                       partial(outbox.deactivate_chat, self.db, item.chat_id,
+                                       partial(deactivate_chat, self.db, item.chat_id,
                                                exc.reason))
                 return "gone"
             except SendRejected as exc:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.alerts.outbox import OutboxItem
 from bot.alerts.render import format_time, render_alert, view_from
 from bot.matching.found import found_words
 from bot.store.chats import shown_timezone
+from bot.store.outbox import OutboxItem
 from bot.translation.stage import TranslateStage
 
 

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.alerts.outbox import deactivate_chat
 from bot.alerts.render import zone_or_utc
 from bot.alerts.senders import ChatGone, ChatMoved, SendError, SendRejected, SendRetryAfter
 from bot.backoff import backoff_delay
@@ -24,7 +23,7 @@ from bot.digests.render import DigestEntry, group_digest, render_digest, render_
 from bot.digests.schedule import BadDigestMode, last_end, parse_mode
 from bot.digests.surges import HISTORY, TopicCounts, detect_surge
 from bot.store import digests as store
-from bot.store.chats import chat_timezone, migrate_chat
+from bot.store.chats import chat_timezone, deactivate_chat, migrate_chat
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from bot.model import Chat, Subscription
+from bot.store import outbox
 from bot.store.db import Database
 from bot.store.digests import move_chat
 from bot.store.stories import move_chat_stories
@@ -183,14 +184,18 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
             "ON CONFLICT (chat_id, topic_id) DO NOTHING",
             (new_id, old_id),
         )
-        # Alerts queued for the old id (or in flight to it, refused as migrated) go to
-        # the new one; OR IGNORE keeps one alert per (item, topic, chat) if both had it.
-        await conn.execute(
-            "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending' "
-            "WHERE chat_id = ? AND state IN ('pending', 'sending')", (new_id, old_id))
+        await outbox.follow_chat(conn, old_id, new_id)
         await move_chat(conn, old_id, new_id)
         await move_chat_stories(conn, old_id, new_id)
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
+
+
+async def deactivate_chat(db: Database, chat_id: int, reason: str) -> int:
+    """The chat blocked the bot or is gone: stop alerting it; its queued alerts die. Rows killed."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET active = 0, deactivated_reason = ? WHERE id = ?",
+                           (reason, chat_id))
+        return await outbox.kill_chat_rows(conn, chat_id, reason)
 
 
 async def set_console_chats_active(db: Database, active: bool) -> None:

@@ -10,13 +10,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.alerts.outbox import alerts_sent_since, queue_length
 from bot.matching.backtest import backtest
 from bot.matching.query import QueryError
 from bot.model import LANGUAGES
 from bot.store import chats, topics
 from bot.store.entries import texts_since
 from bot.store.feeds import list_feeds
+from bot.store.outbox import alerts_sent_since, queue_length
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services
 from bot.telegram.i18n import t

@@ -174,15 +174,21 @@ async def mark_dead(db: Database, id: int, error: str) -> None:
                            (error, id))
 
 
-async def deactivate_chat(db: Database, chat_id: int, reason: str) -> int:
-    """The chat blocked the bot or is gone: stop alerting it; its queued alerts die. Rows killed."""
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE chats SET active = 0, deactivated_reason = ? WHERE id = ?",
-                           (reason, chat_id))
-        cursor = await conn.execute(
-            "UPDATE outbox SET state = 'dead', last_error = ? "
-            "WHERE chat_id = ? AND state IN ('pending', 'sending')", (reason, chat_id))
-        return max(cursor.rowcount, 0)
+async def kill_chat_rows(conn, chat_id: int, reason: str) -> int:
+    """Inside a chat's deactivation: its queued alerts die. Rows killed."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET state = 'dead', last_error = ? "
+        "WHERE chat_id = ? AND state IN ('pending', 'sending')", (reason, chat_id))
+    return max(cursor.rowcount, 0)
+
+
+async def follow_chat(conn, old_id: int, new_id: int) -> None:
+    """Inside a chat's migration: alerts queued for the old id (or in flight to it, refused
+    as migrated) go to the new one; OR IGNORE keeps one alert per (item, topic, chat) if
+    both had it."""
+    await conn.execute(
+        "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending' "
+        "WHERE chat_id = ? AND state IN ('pending', 'sending')", (new_id, old_id))
 
 
 async def requeue_inflight(db: Database) -> int:
