@@ -248,3 +248,14 @@ async def test_console_prints_one_plain_block_per_alert(db):
     out = stream.getvalue()
     assert "[en] Des troupes 0 <script>&" in out and "<b>" not in out and "&amp;" not in out
     assert "https://lemonde.fr/0" in out
+    assert "Read on Le Monde <https://lemonde.fr/0>" in out  # the address after its label
+
+
+async def test_console_prints_a_redraw_only_when_it_shows_something_new():
+    stream = io.StringIO()
+    console = ConsoleSender(stream)
+    first = await console.send(1, None, "<b>Story</b> · 1 outlet")
+    await console.edit(1, first, "<b>Story</b> · 1 outlet")  # the same text: nothing new
+    assert stream.getvalue().count("Story") == 1
+    await console.edit(1, first, "<b>Story</b> · 2 outlets")
+    assert stream.getvalue().count("Story") == 2 and "2 outlets" in stream.getvalue()

@@ -237,5 +237,7 @@ _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')
 
 
 def console_text(markup: str) -> str:
-    """Rendered HTML as a terminal shows it: the text, each link's address after its label."""
-    return strip_html(_LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", markup))
+    """Rendered HTML as a terminal shows it: the text, each link's address after its label
+    in angle brackets, as plain text quotes addresses ('Lire sur Le Monde <https://…>': no
+    colon, which French would space differently)."""
+    return strip_html(_LINK.sub(lambda m: f"{m.group(2)} &lt;{m.group(1)}&gt;", markup))

@@ -180,22 +180,39 @@ def _send_error(exc: TelegramError) -> SendError:
     return SendTransient(f"{type(exc).__name__}: {exc.message}")
 
 
+CONSOLE_SHOWN = 1000  # printed blocks whose text an identical redraw is checked against
+
+
 class ConsoleSender:
     """Prints one plain-text block per alert, for `coverage-bot run --console`."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
         self._ids = itertools.count(1)
+        self._shown: dict[int, str] = {}  # message id -> what was printed for it last
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
                    reply_to: int | None = None) -> int:
-        return self._print(html, on_start)
+        message_id = self._print(html, on_start)
+        self._remember(message_id, html)
+        return message_id
 
     async def edit(self, chat_id: int, message_id: int, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = ()) -> None:
-        # A terminal cannot redraw a printed block: the story's new coverage is printed.
+        # A terminal cannot redraw a printed block: the story's new coverage is printed,
+        # unless it is what the block already shows (an edit coalesced into the send).
+        if self._shown.get(message_id) == html:
+            if on_start is not None:
+                on_start()
+            return
         self._print(html, on_start)
+        self._remember(message_id, html)
+
+    def _remember(self, message_id: int, html: str) -> None:
+        self._shown[message_id] = html
+        if len(self._shown) > CONSOLE_SHOWN:  # a long run: the oldest blocks are forgotten
+            del self._shown[next(iter(self._shown))]
 
     def _print(self, html: str, on_start: OnStart | None) -> int:
         if on_start is not None:
