@@ -194,7 +194,7 @@ async def test_a_daily_digest_comes_at_the_chats_local_time_with_titles_in_its_l
         clock.now = datetime(2026, 3, 28, 7, 0, tzinfo=UTC).timestamp()
         await service.tick()
         [digest] = world.api.sent_to(USER)[before:]
-        assert "2026-03-28 08:00" in digest.text
+        assert "jusqu'au 28 mars 2026, 08:00 CET" in digest.text
         assert "Troupes occidentales en Ukraine" in digest.text
         await record(world.db, "bbc", "en", "https://x/e2", "More troops", clock.now + 60)
         clock.now = datetime(2026, 3, 29, 5, 59, tzinfo=UTC).timestamp()
@@ -203,7 +203,7 @@ async def test_a_daily_digest_comes_at_the_chats_local_time_with_titles_in_its_l
         clock.now = datetime(2026, 3, 29, 6, 0, tzinfo=UTC).timestamp()
         await service.tick()
         assert len(world.api.sent_to(USER)) == before + 2
-        assert "2026-03-29 08:00" in world.api.sent_to(USER)[-1].text
+        assert "29 mars 2026, 08:00 CEST" in world.api.sent_to(USER)[-1].text
 
 
 async def test_story_titles_are_translated_into_the_chats_language(world):

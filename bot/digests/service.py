@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.alerts.render import zone_or_utc
+from bot.alerts.render import format_time, zone_or_utc
 from bot.alerts.senders import ChatGone, ChatMoved, SendError, SendRejected, SendRetryAfter
 from bot.backoff import backoff_delay
 from bot.config import SurgesConfig
@@ -122,7 +122,7 @@ class NoticeService:
                 if story.title_language != language and self.translate is not None:
                     titles[story.story] = await self._translated_title(
                         story.title, story.title_language, language)
-        period = datetime.fromtimestamp(end, zone).strftime("%Y-%m-%d %H:%M")
+        period = format_time(datetime.fromtimestamp(end, UTC), zone.key, language)
         return render_digest(language, period, topics, titles)
 
     async def _translated_title(self, title: str, source: str, target: str) -> str:
