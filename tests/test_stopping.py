@@ -97,3 +97,17 @@ def test_ctrl_c_during_a_parse_stops_gracefully_without_worker_tracebacks(tmp_pa
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "stopping" in err  # the graceful path, not an interrupted one
     assert took < STOPPED_WITHIN, f"stopping took {took:.1f}s: {err}"
+
+
+def test_ctrl_c_while_a_parse_worker_starts_leaves_no_traceback(tmp_path):
+    # The first body starts a worker process, which takes a moment (seconds when the
+    # machine is busy): a Ctrl-C in that moment must not interrupt the worker's imports.
+    with FeedServer() as server:
+        url = server.add("/big.xml", big_feed(15_000))
+        process = start_service(tmp_path, url)
+        wait_for_hit(server, "/big.xml", process)
+        time.sleep(0.1)  # the body is coming in; the worker starts as soon as it is
+        err, _ = stop_and_time(process, lambda: os.killpg(process.pid, signal.SIGINT))
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "BrokenProcessPool" not in err, err

@@ -98,10 +98,30 @@ def make_parse_pool(workers: int = 2) -> Executor:
     (a worker that parsed the whole corpus holds ~87 MB, against 57 MB for the
     largest feed alone), and a fresh process costs a fraction of a second.
     """
-    return ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(),),
-                               max_tasks_per_child=PARSES_PER_WORKER)
+    return _ParsePool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                      initializer=_init_worker, initargs=(os.getpid(),),
+                      max_tasks_per_child=PARSES_PER_WORKER)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class _ParsePool(ProcessPoolExecutor):
+    """Workers are born with SIGINT and SIGTERM blocked, until `_init_worker` ignores them.
+
+    A worker takes a moment to start (seconds on a busy machine); a Ctrl-C in that
+    moment would otherwise interrupt its imports with a traceback and break the
+    pool. A new process inherits the signal mask of the thread that starts it:
+    workers start in `submit`, or in the pool's manager thread, which `submit`
+    starts and which keeps the mask it was started with.
+    """
+
+    def submit(self, fn, /, *args, **kwargs):
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _init_worker(parent_pid: int) -> None:
@@ -115,6 +135,7 @@ def _init_worker(parent_pid: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # any pending one is dropped
 
     def watch() -> None:
         while os.getppid() == parent_pid:
