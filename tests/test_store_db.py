@@ -1,5 +1,6 @@
 """The database: WAL, foreign keys, versioned migrations, and clear refusals."""
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -62,4 +63,23 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
             await conn.execute("INSERT INTO counters (name, value) VALUES ('x', 1)")
             raise RuntimeError("boom")
     assert await db.fetchall("SELECT * FROM counters WHERE name = 'x'") == []
+    await db.close()
+
+
+async def test_a_transaction_cancelled_as_it_begins_leaves_none_open(tmp_path):
+    db = await Database.open(tmp_path / "bot.sqlite3")
+
+    async def work() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TABLE never (x)")
+
+    task = asyncio.create_task(work())
+    await asyncio.sleep(0)  # it now waits for its BEGIN, which the connection's thread runs
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction() as conn:  # not "cannot start a transaction within a transaction"
+        await conn.execute("CREATE TABLE kept (x)")
+    tables = await db.fetchall("SELECT name FROM sqlite_master WHERE name IN ('never', 'kept')")
+    assert [row[0] for row in tables] == ["kept"] and not db.conn.in_transaction
     await db.close()

@@ -153,8 +153,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One atomic unit of work; commits on exit, rolls back on any exception."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
                 await self.conn.execute("COMMIT")
             except BaseException:
@@ -164,10 +164,11 @@ class Database:
     async def _rollback(self) -> None:
         """Undo what is left of a failed transaction, keeping the failure that is being raised:
         SQLite has already rolled back after some errors (disk full, I/O), and a COMMIT that
-        failed may leave the transaction open."""
-        if self.conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                await self.conn.execute("ROLLBACK")
+        failed may leave the transaction open. Asked whether a transaction is open, the
+        connection could say no while a cancelled caller's BEGIN still waits in its thread:
+        the ROLLBACK, queued behind it, ends whatever is open then."""
+        with contextlib.suppress(sqlite3.Error):
+            await self.conn.execute("ROLLBACK")
 
     async def execute(self, sql: str, params: tuple | dict = ()) -> int:
         """One write statement, atomic on its own (one round trip instead of a
