@@ -1,4 +1,8 @@
-"""config.toml -> frozen dataclasses; every validation problem is found here, one line each."""
+"""config.toml -> frozen dataclasses; every validation problem is found here, one line each.
+
+Longer than most modules on purpose: every section's checks stay in this one
+place, so `check` reports all of a file's problems and no other module validates.
+"""
 
 from __future__ import annotations
 

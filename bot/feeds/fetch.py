@@ -13,7 +13,7 @@ import httpx
 
 from bot import USER_AGENT
 from bot.config import PollingConfig
-from bot.feeds import FeedError
+from bot.feeds import FeedError, one_line
 from bot.feeds.address import AddressGuard, GuardedNetwork
 from bot.feeds.body import read_decoded
 
@@ -99,9 +99,9 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, polling: PollingConfig
     except httpx.TooManyRedirects:
         raise FetchError("too many redirects") from None
     except httpx.HTTPError as exc:
-        raise FetchError(f"{type(exc).__name__}: {_one_line(exc)}") from None
+        raise FetchError(f"{type(exc).__name__}: {one_line(exc)}") from None
     except httpx.InvalidURL as exc:
-        raise FetchError(f"malformed URL: {_one_line(exc)}") from None
+        raise FetchError(f"malformed URL: {one_line(exc)}") from None
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
@@ -170,11 +170,8 @@ def _connect_problem(exc: httpx.ConnectError) -> str:
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused"
         cause = cause.__cause__ or cause.__context__
-    text = _one_line(exc)
+    text = one_line(exc)
     if "refused" in text.lower():
         return "connection refused"
     return f"cannot connect: {text}"
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join((str(exc) or type(exc).__name__).split())[:200]

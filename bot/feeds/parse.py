@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from bot.feeds import FeedError
+from bot.feeds import FeedError, one_line
 from bot.feeds.charset import normalise_charset
 from bot.feeds.links import canonical_link, published_link
 from bot.markup import html_to_text
@@ -47,7 +47,7 @@ def parse_entries(body: bytes, content_type: str | None, language: str, now: dat
         doc = feedparser.parse(body, response_headers=headers, sanitize_html=False,
                                resolve_relative_uris=False)
     except Exception as exc:  # feedparser is meant never to raise; a bad byte may still
-        raise ParseError(f"unparsable feed: {_one_line(exc)}") from None
+        raise ParseError(f"unparsable feed: {one_line(exc)}") from None
     problem = _document_problem(doc, content_type)
     if problem:
         raise ParseError(problem)
@@ -69,7 +69,7 @@ def parse_entries(body: bytes, content_type: str | None, language: str, now: dat
 
 def _document_problem(doc, content_type: str | None) -> str | None:
     exc = doc.get("bozo_exception")
-    message = _one_line(exc) if exc is not None else ""
+    message = one_line(exc) if exc is not None else ""
     # expat's words for a document that stops before its end
     if any(words in message for words in ("no element found", "unclosed token", "unclosed CDATA")):
         return f"truncated XML ({message})"
@@ -200,7 +200,3 @@ def _published(item, now: datetime) -> datetime:
             return min(when, now)
     return now
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return _SPACE.sub(" ", text).strip()[:200]

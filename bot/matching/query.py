@@ -12,6 +12,9 @@ Grammar (operators are upper case only, so French "or" and Russian "и" stay wor
 
 Phrases may be written with typographic quotes too (“…”, «…», „…“, ‹…›, ‘…’), as
 phones type them. What a word is, in the query as in the text, is text.py's rule.
+
+Longer than most modules on purpose: the grammar, its lexer, its parser and its
+printer change together (a new term form is lexed, parsed and written back).
 """
 
 from __future__ import annotations
