@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.alerts.deliver import DeliveryPolicy
 from bot.store import outbox
-from bot.store.stories import set_coverage
+from bot.store.chats import set_coverage
 from bot.telegram.budget import TelegramLimits
 from tests.fakes.alert_world import add_subscribers
 from tests.fakes.bot_api import TOKEN

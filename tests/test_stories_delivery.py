@@ -10,10 +10,9 @@ import pytest
 
 from bot.model import Entry
 from bot.store import stories
-from bot.store.chats import ensure_chat, subscribe
+from bot.store.chats import ensure_chat, set_coverage, subscribe
 from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url
-from bot.store.stories import set_coverage
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.libretranslate import FakeLibreTranslate
 from tests.fakes.story_world import (

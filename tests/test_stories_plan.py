@@ -6,7 +6,7 @@ import pytest
 
 from bot.alerts.render import telegram_length
 from bot.config import ConfigError, parse_config
-from bot.store import stories
+from bot.store import chats, stories
 from bot.store.chats import migrate_chat
 from bot.stories.fanout import Edit, Reply, Send, StoryChat, Subscriber, plan_delivery
 from bot.stories.render import (
@@ -106,14 +106,14 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_coverage_and_story_me
     db = await open_db(tmp_path)
     await add_topic_named(db, "troupes")
     await add_subscriber(db, -5, ["troupes"], type="group")
-    await stories.set_coverage(db, -5, "grow")
+    await chats.set_coverage(db, -5, "grow")
     feed = await add_feed(db, "https://lemonde.fr/rss", "fr", "Le Monde")
     entry = await add_entry(db, feed, "https://lemonde.fr/1", "Troupes")
     story = (await stories.record_entry(db, entry, "https://lemonde.fr/1", [("troupes", [])],
                                         1.0)).story_id
-    await stories.set_coverage(db, -5, "each")
+    await chats.set_coverage(db, -5, "each")
     await migrate_chat(db, -5, -1005)
-    assert await stories.chat_coverage(db, -1005) == "each"
+    assert await chats.chat_coverage(db, -1005) == "each"
     moved = await stories.story_message(db, story, -1005)
     assert moved is not None and not moved.editable  # its coverage now goes as replies
     await db.close()

@@ -77,9 +77,9 @@ async def test_the_story_button_answers_with_the_listing_under_the_alert(tmp_pat
 async def test_coverage_mode_per_chat_refuses_bad_modes(tmp_path):
     async with running_bot(tmp_path) as bot:
         assert "Coverage: each" in await bot.ask("/coverage each")
-        assert await stories.chat_coverage(bot.db, USER) == "each"
+        assert await chats.chat_coverage(bot.db, USER) == "each"
         assert "Coverage: grow" in await bot.ask("/coverage GROW")
-        assert await stories.chat_coverage(bot.db, USER) == "grow"
+        assert await chats.chat_coverage(bot.db, USER) == "grow"
         assert (await bot.ask("/coverage sometimes")).startswith("Usage: /coverage grow|each")
         assert (await bot.ask("/coverage")).startswith("Usage")
 
@@ -100,8 +100,8 @@ async def test_a_channel_admin_sets_the_channels_coverage_and_its_button_answers
         bot.api.set_member(channel, BOT_ID, "administrator")
         bot.api.set_member(channel, USER, "administrator")
         assert "@desknews: each" in await bot.ask("/coverage each @desknews")
-        assert await stories.chat_coverage(bot.db, channel) == "each"
-        assert await stories.chat_coverage(bot.db, USER) == "grow"  # this chat untouched
+        assert await chats.chat_coverage(bot.db, channel) == "each"
+        assert await chats.chat_coverage(bot.db, USER) == "grow"  # this chat untouched
 
         # A tap under a channel post answers the one who tapped, not every subscriber.
         bot.api.inject_callback(channel, USER, f"story:{story}", message_id=9,

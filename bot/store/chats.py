@@ -186,6 +186,8 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         )
         await outbox.follow_chat(conn, old_id, new_id)
         await move_chat(conn, old_id, new_id)
+        await conn.execute("UPDATE chats SET coverage = (SELECT coverage FROM chats WHERE id = ?) "
+                           "WHERE id = ?", (old_id, new_id))
         await move_chat_stories(conn, old_id, new_id)
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
 
@@ -202,3 +204,13 @@ async def set_console_chats_active(db: Database, active: bool) -> None:
     """The console's virtual subscribers take alerts only while `run --console` runs."""
     async with db.transaction() as conn:
         await conn.execute("UPDATE chats SET active = ? WHERE type = 'console'", (int(active),))
+
+
+async def chat_coverage(db: Database, chat_id: int) -> str:
+    row = await db.fetchone("SELECT coverage FROM chats WHERE id = ?", (chat_id,))
+    return "grow" if row is None else row[0]
+
+
+async def set_coverage(db: Database, chat_id: int, mode: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET coverage = ? WHERE id = ?", (mode, chat_id))

@@ -261,10 +261,8 @@ async def adopt_story_message(db: Database, story_id: int, chat_id: int, entry_i
 
 
 async def move_chat_stories(conn, old_id: int, new_id: int) -> None:
-    """Inside a chat's migration: its coverage mode and story messages follow it (the old
-    messages cannot be edited under the new id, so their coverage goes as replies)."""
-    await conn.execute("UPDATE chats SET coverage = (SELECT coverage FROM chats WHERE id = ?) "
-                       "WHERE id = ?", (old_id, new_id))
+    """Inside a chat's migration: its story messages follow it (the old messages cannot
+    be edited under the new id, so their coverage goes as replies)."""
     await conn.execute("UPDATE OR IGNORE story_messages SET chat_id = ?, editable = 0 "
                        "WHERE chat_id = ?", (new_id, old_id))
 
@@ -313,13 +311,3 @@ async def prune_stories(db: Database) -> int:
 
 
 # ---- coverage mode
-
-
-async def chat_coverage(db: Database, chat_id: int) -> str:
-    row = await db.fetchone("SELECT coverage FROM chats WHERE id = ?", (chat_id,))
-    return "grow" if row is None else row[0]
-
-
-async def set_coverage(db: Database, chat_id: int, mode: str) -> None:
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE chats SET coverage = ? WHERE id = ?", (mode, chat_id))

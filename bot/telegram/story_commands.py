@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.alerts.render import shorten, zone_or_utc
-from bot.store import stories
+from bot.store import chats, stories
 from bot.stories.fanout import COVERAGE_MODES
 from bot.stories.render import ListedEntry, story_listing
 from bot.telegram.arguments import positive_int
@@ -103,7 +103,7 @@ async def coverage_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chosen is None:
         return
     mode, target = chosen
-    await stories.set_coverage(services(context).db, target.chat_id, mode)
+    await chats.set_coverage(services(context).db, target.chat_id, mode)
     if target.channel:
         await reply(update, context, f"coverage.{mode}_channel", channel=target.channel)
     else:
