@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bot.matching.backtest import StoredText
 from bot.model import Entry, Feed, StoredEntry
 from bot.store.db import Database
+from bot.store.feeds import count_entries_seen
 
 _CHUNK = 500  # keeps `IN (...)` well under SQLite's variable limit
 
@@ -68,8 +69,7 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
               e.published.timestamp(), now, now, int(e.key in waiting)) for e in fresh])
-        await conn.execute("UPDATE feeds SET entries_seen = entries_seen + ? WHERE id = ?",
-                           (len(fresh), feed.id))
+        await count_entries_seen(conn, feed.id, len(fresh))
 
         ids: dict[str, int] = {}
         wanted_keys = [e.key for e in wanted]

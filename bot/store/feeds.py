@@ -10,6 +10,7 @@ from bot.config import FeedConfig
 from bot.model import Feed, FeedHealth
 from bot.store.config_seeds import entry_changed
 from bot.store.db import Database
+from bot.store.health_reports import add_reports
 
 FAILING_REPORT_AFTER = 24 * 3600.0
 
@@ -169,6 +170,12 @@ async def record_failure(db: Database, feed_id: int, now: float, error: str,
     )
 
 
+async def count_entries_seen(conn, feed_id: int, new_entries: int) -> None:
+    """Add a poll's new entries to the feed's count, inside the caller's transaction."""
+    await conn.execute("UPDATE feeds SET entries_seen = entries_seen + ? WHERE id = ?",
+                       (new_entries, feed_id))
+
+
 async def take_health_reports(db: Database, now: float,
                               failing_after: float = FAILING_REPORT_AFTER) -> list[HealthReport]:
     """Feeds failing for `failing_after` not yet reported, and reported ones that recovered.
@@ -191,10 +198,6 @@ async def take_health_reports(db: Database, now: float,
             "UPDATE feeds SET failure_reported = ? WHERE id = ?",
             [(0 if r.state == "recovered" else 1, r.feed.id) for r in reports],
         )
-        await conn.executemany(
-            "INSERT INTO health_reports (feed_id, feed_name, feed_url, state, error, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(r.feed.id, r.feed.name, r.feed.url, r.state, r.health.last_error, now)
-             for r in reports],
-        )
+        await add_reports(conn, [(r.feed.id, r.feed.name, r.feed.url, r.state,
+                                  r.health.last_error) for r in reports], now)
     return reports

@@ -1,6 +1,7 @@
 """The health report ledger: feed failures and recoveries waiting to reach every admin.
 
-Rows are written by `store.feeds.take_health_reports`; each admin who has a
+Rows are added by `add_reports`, which `store.feeds.take_health_reports` calls in
+the transaction that marks the feeds reported; each admin who has a
 report is added to it as soon as Telegram accepted the message, so a report is
 never sent twice to one admin and never marked done before it was sent.
 """
@@ -21,6 +22,15 @@ class WaitingReport:
     state: str  # failing | recovered
     error: str | None
     told: frozenset[int]
+
+
+async def add_reports(conn, reports: list[tuple[int, str, str, str, str | None]],
+                      now: float) -> None:
+    """Queue (feed id, feed name, feed url, state, error) reports inside the caller's
+    transaction `conn`, so a feed is marked reported only together with its report."""
+    await conn.executemany(
+        "INSERT INTO health_reports (feed_id, feed_name, feed_url, state, error, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", [(*report, now) for report in reports])
 
 
 async def waiting_reports(db: Database, limit: int = 100) -> list[WaitingReport]:
