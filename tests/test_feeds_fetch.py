@@ -326,3 +326,17 @@ async def test_a_304_to_a_request_without_validators_is_an_error(server):
     url = server.add("/first.xml", status=304)
     with pytest.raises(FetchError, match="^HTTP 304 Not Modified to a request without validators$"):
         await fetch(url)
+
+
+async def test_a_guard_that_allows_private_addresses_checks_a_url_without_resolving_it():
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list:
+        asked.append(host)
+        return [ipaddress.ip_address("10.0.0.1")]
+
+    await AddressGuard(allow_private=True, resolve=resolver).check("http://lemonde.test/rss")
+    assert asked == []  # no DNS query leaves the machine for a check that cannot refuse
+    with pytest.raises(Exception, match="refused: private address 10.0.0.1"):
+        await AddressGuard(allow_private=False, resolve=resolver).check("http://lemonde.test/rss")
+    assert asked == ["lemonde.test"]

@@ -96,6 +96,8 @@ class AddressGuard:
             raise AddressRefused(f"refused: malformed URL ({exc})") from None
         if not parts.hostname:
             raise AddressRefused(f"refused: no host in {url}")
+        if self.allow_private:
+            return  # every address is allowed: resolving would only cost a DNS query
         await self.addresses(parts.hostname, port)
 
 
