@@ -6,6 +6,7 @@ place, so `check` reports all of a file's problems and no other module validates
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -417,18 +418,29 @@ def _parse_topics(problems: list[str], items: list) -> tuple[TopicConfig, ...]:
     return tuple(topics)
 
 
-def is_time_zone(name: str) -> bool:
-    """Whether `name` is an IANA time zone this system knows (Europe/Paris, UTC, ...)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+# In the zone folder but not places: a zone that is always UTC with the abbreviation
+# "-00" ("Factory"), the host's own setting, and the POSIX rule template.
+_PSEUDO_ZONES = frozenset({"Factory", "localtime", "posixrules"})
 
-    if not name or name != name.strip():
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a folder of zones ("Europe") or a name too long for a file.
-        return False
-    return True
+
+@functools.cache
+def _time_zones() -> dict[str, str]:
+    """Every real IANA zone name, by its case-folded spelling."""
+    from zoneinfo import available_timezones
+
+    names = (available_timezones() - _PSEUDO_ZONES) | {"UTC"}
+    return {name.casefold(): name for name in names}
+
+
+def time_zone_named(name: str) -> str | None:
+    """The IANA zone `name` stands for, as IANA spells it ("europe/paris" is
+    "Europe/Paris"); None for anything that is not a real zone."""
+    return _time_zones().get(name.casefold()) if name == name.strip() else None
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is spelled as a real IANA time zone (Europe/Paris, UTC, ...)."""
+    return time_zone_named(name) == name
 
 
 def query_problem(query: str, language: str) -> str | None:
@@ -447,7 +459,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     env = os.environ if env is None else env
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Windows editors start UTF-8 with a BOM
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such config file (copy config.example.toml)"]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -14,6 +14,7 @@ from bot.store.health_reports import add_reports
 from bot.store.websub import mark_unsubscribing
 
 FAILING_REPORT_AFTER = 24 * 3600.0
+ERROR_MAX = 500  # characters of a poll's error kept: whatever a server sent, a row stays small
 
 _FEED_COLUMNS = "id, url, language, name, interval_s"
 _HEALTH_COLUMNS = ("id, last_success_at, last_error, last_error_at, failing_since, "
@@ -171,7 +172,7 @@ async def record_failure(db: Database, feed_id: int, now: float, error: str,
         "UPDATE feeds SET last_error = ?, last_error_at = ?, "
         "failing_since = COALESCE(failing_since, ?), "
         "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
-        (error, now, now, next_poll_at, feed_id),
+        (error[:ERROR_MAX], now, now, next_poll_at, feed_id),
     )
 
 
