@@ -49,7 +49,6 @@ from bot.config import PollingConfig
 from bot.feeds.adaptive import PollingPolicy, feed_interval, requested_delay
 from bot.feeds.fetch import fetch_feed, make_client
 from bot.feeds.parse import parse_entries
-from bot.feeds.websub import Hub
 from bot.feeds.websub_receiver import receiver_app, start_receiver
 from bot.store import feeds as feed_store
 from bot.store import websub as websub_store
@@ -183,8 +182,8 @@ async def push_delays(feeds: list[SimFeed], pushes: int) -> list[float]:
     with tempfile.TemporaryDirectory() as folder:
         db = await Database.open(Path(folder) / "bench.sqlite3")
         feed = await feed_store.add_feed(db, "https://example.org/feed", "en", "Pushed")
-        await websub_store.record_request(db, feed.id, Hub("https://hub.example/",
-                                          "https://example.org/feed"), "s3cret", "tok", 0)
+        await websub_store.record_request(db, feed.id, "https://hub.example/",
+                                          "https://example.org/feed", "s3cret", "tok", 0)
 
         async def ingest(feed_id: int, body: bytes, content_type: str | None) -> None:
             parse_entries(body, content_type, "en", datetime.now(UTC))
