@@ -10,7 +10,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import count
 
-from bot.stories.evidence import agreement
+from bot.stories.evidence import NO_EVIDENCE, Evidence, agreement, gathered
 from bot.stories.similarity import LEXICAL, StorySignature, feature_weight, similarity
 
 # Chosen on one half of the development set (benchmarks/stories.py, README
@@ -23,16 +23,19 @@ THRESHOLD = 0.18
 # event to event as entries join, and a huge story costs what a small one does.
 CORE = 5
 # What happened (bot/stories/evidence.py): a score is multiplied by
-# ACTION_FACTORS[n], n the number of the two headlines' leading actions the other
-# entry reports (0, 1 or 2; a headline without an action word says nothing either
-# way). A strike and a production of one missile, an
+# ACTION_FACTORS[n], n of 0, 1 or 2: whether the entry's headline leads with an
+# action the core reports, and whether the core's headlines lead with one the
+# entry reports (a headline without an action word says nothing either way). A strike and a production of one missile, an
 # appointment and its handover ceremony, report different actions.
 ACTION_FACTORS = (0.3, 0.7, 1.0)
 # When: reports of one event come within hours of the first. Past TIME_GRACE
-# after the story's first entry, a score is divided by 1 + (late / TIME_SCALE):
-# a strike the next day with the same weapon and region words is another strike.
+# after the story's first entry, a score is divided by 1 + (late / TIME_SCALE)
+# (by 4 a day after): a strike the next day with the same weapon and region
+# words is another strike. A late headline saying "again", "another", "вновь"
+# reports another event of the kind: its score is multiplied by the factor of
+# no agreement.
 TIME_GRACE = 6 * 3600.0
-TIME_SCALE = 24 * 3600.0
+TIME_SCALE = 6 * 3600.0
 # An outlet rarely reports one event twice within a story's life: its next
 # entry joins a story it is already in only with SAME_OUTLET times the threshold
 # or more (an update, a live page that says the same).
@@ -130,6 +133,7 @@ class _Story:
     languages: set[str] = field(default_factory=set)  # of the core's words
     sources: set[str] = field(default_factory=set)  # every feed with an entry in it
     first: float | None = None  # when its core began
+    evidence: Evidence = NO_EVIDENCE  # what its core reports happened
     latest: float = float("-inf")
 
 
@@ -223,6 +227,7 @@ class OpenStories:
         if len(story.core) < CORE or signature.lexical_language not in story.languages:
             story.core.append(signature)
             story.languages.add(signature.lexical_language)
+            story.evidence = gathered([member.evidence for member in story.core])
             if story.first is None:
                 story.first = at
             for feature in _keys(signature):
@@ -245,13 +250,10 @@ class OpenStories:
     def _score(self, signature: StorySignature, plain: StorySignature, story: _Story,
                now: float) -> float:
         """How likely the entry reports the story's event: its similarity to the
-        core's members, weighed by what each reports happened, then by when."""
+        core's members, weighed by what they report happened, then by when."""
         best = second = 0.0
         for member in story.core:
             score = similarity(plain if member.source == signature.source else signature, member)
-            agreeing = agreement(signature.evidence, member.evidence)
-            if score and agreeing is not None and self.event_evidence:
-                score *= ACTION_FACTORS[agreeing]
             if score > best:
                 best, second = score, best
             elif score > second:
@@ -260,9 +262,14 @@ class OpenStories:
             best = min(best, SUPPORT * second)
         if not self.event_evidence:
             return best
+        agreeing = agreement(signature.evidence, story.evidence)
+        if agreeing is not None:
+            best *= ACTION_FACTORS[agreeing]
         late = now - (story.first if story.first is not None else now) - TIME_GRACE
         if late > 0:
             best /= 1 + late / TIME_SCALE
+            if signature.evidence.recurrence:
+                best *= ACTION_FACTORS[0]
         if (signature.source and signature.source in story.sources
                 and best < SAME_OUTLET * self.threshold):
             return 0.0

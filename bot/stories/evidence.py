@@ -19,7 +19,7 @@ from bot.matching.text import LANGUAGES, tokenize
 # "two words" a phrase, anything else a whole word (normalised: no accents, ё as е).
 ACTIONS: dict[str, dict[str, str]] = {
     "attack": {
-        "en": "strike* struck attack* fires fired shell* bomb* shot downed intercept* "
+        "en": "strike* struck hit hits attack* fires fired shell* bomb* shot downed intercept* "
               "target* explosion* blast* raid* barrage airstrike* shooting* gunfire gunman "
               "gunmen opened_fire stabb*",
         "fr": "frapp* attaqu* attaque* tir tirs tire tirent tiree* bombard* abattu* intercept* "
@@ -126,7 +126,7 @@ ACTIONS: dict[str, dict[str, str]] = {
         "ru": "пожар* огонь огня",
     },
     "storm": {
-        "en": "storm storms hurricane* cyclone* typhoon* flood* snowstorm* blizzard* tornado*",
+        "en": "hurricane* cyclone* typhoon* flood* snowstorm* blizzard* tornado*",
         "fr": "tempete* ouragan* cyclone* typhon* inondation* crue* neige*",
         "ru": "шторм* ураган* циклон* тайфун* наводнен* паводк* снегопад*",
     },
@@ -173,6 +173,14 @@ ROUNDUP_PHRASES: dict[str, tuple[str, ...]] = {
     "ru": ("главное", "итоги дня", "дайджест", "что известно", "онлайн", "трансляция",
            "хроника", "обзор", "коротко"),
 }
+# Headline words that say the event happened once more: a report naming them,
+# hours after a story began, reports a new event of the same kind.
+RECURRENCE = {
+    "en": frozenset("again another second fresh renewed".split()),
+    "fr": frozenset("nouveau nouvelle encore deuxieme second seconde".split()),
+    "ru": frozenset("вновь снова повторно повторный повторная очередной очередная второй "
+                    "вторая".split()),
+}
 # How much of a summary says what happened: its opening.
 LEAD_WORDS = 30
 
@@ -184,6 +192,7 @@ class Evidence:
     head: frozenset[str] = frozenset()  # the kinds of the headline's first action word
     actions: frozenset[str] = frozenset()  # every kind in its title and lead
     roundup: bool = False
+    recurrence: bool = False  # "again", "another", "вновь" in the headline
 
 
 NO_EVIDENCE = Evidence()
@@ -241,16 +250,25 @@ def read_evidence(title: str, summary: str, language: str,
         pivot_title is not None and is_roundup(pivot_title, "en"))
     if pivot_title is not None:
         title, summary, language = pivot_title, pivot_summary or "", "en"
-    title_kinds = action_kinds(tokenize(title, language), language)
+    title_words = tokenize(title, language)
+    title_kinds = action_kinds(title_words, language)
     lead_kinds = action_kinds(tokenize(summary, language)[:LEAD_WORDS], language)
     head = next((kinds for kinds in title_kinds if kinds), frozenset())
     actions = frozenset().union(*title_kinds, *lead_kinds)
-    return Evidence(head, actions, roundup)
+    return Evidence(head, actions, roundup, not RECURRENCE[language].isdisjoint(title_words))
 
 
 def agreement(a: Evidence, b: Evidence) -> int | None:
     """How many of the two headlines' leading actions the other entry reports
-    (0, 1 or 2); None when a headline has no action word: no evidence either way."""
+    (0, 1 or 2); None when a headline has no action word: no evidence either way.
+    `b` may gather several entries (a story's core: their heads and actions)."""
     if not a.head or not b.head:
         return None
     return bool(a.head & b.actions) + bool(b.head & a.actions)
+
+
+def gathered(evidence: list[Evidence]) -> Evidence:
+    """The evidence of several reports of one event: every headline's leading
+    actions and every action reported."""
+    return Evidence(frozenset().union(*(e.head for e in evidence)),
+                    frozenset().union(*(e.actions for e in evidence)))

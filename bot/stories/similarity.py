@@ -162,6 +162,8 @@ class StorySignature:
             data["actions"] = sorted(self.evidence.actions)
         if self.evidence.roundup:
             data["roundup"] = True
+        if self.evidence.recurrence:
+            data["again"] = True
         return data
 
     @classmethod
@@ -169,7 +171,7 @@ class StorySignature:
         if data.get("v") != SERIAL_VERSION:
             raise ValueError(f"unknown story signature version {data.get('v')!r}")
         evidence = Evidence(frozenset(data.get("head", ())), frozenset(data.get("actions", ())),
-                            bool(data.get("roundup", False)))
+                            bool(data.get("roundup", False)), bool(data.get("again", False)))
         return make_signature(str(data["lang"]), frozenset(data["features"]), str(data["link"]),
                               str(data.get("src", "")), evidence)
 
