@@ -54,23 +54,32 @@ class Renderer(Protocol):
                     target: str) -> str: ...
 
 
-@dataclass(frozen=True)
 class _Story:
-    """A story as one chat sees it now."""
+    """A story as one chat sees it now; its lines' titles are translated on demand."""
 
-    id: int
-    entries: list[stories.StoryEntry]
-    items: dict[int, CoverageItem]  # entry id -> its line, title in the chat's language
-    topics: list[tuple[int, str]]  # the chat's topics any entry matched, first matched first
-    zone: tzinfo
-    now: float
+    def __init__(self, story_id: int, entries: list[stories.StoryEntry],
+                 topics: list[tuple[int, str]], render: Renderer, lang: str, zone: tzinfo,
+                 now: float) -> None:
+        self.id = story_id
+        self.entries = entries
+        self.topics = topics  # the chat's topics any entry matched, first matched first
+        self.zone = zone
+        self.now = now
+        self._render = render
+        self._lang = lang
 
-    def lines(self, entry_ids) -> list[CoverageItem]:
-        return [self.items[e] for e in entry_ids]
+    def counted(self, entries: list[stories.StoryEntry] | None = None) -> list[CoverageItem]:
+        """Outlets and languages, enough for the story's count."""
+        return [CoverageItem(e.outlet, e.language, e.published_at)
+                for e in (self.entries if entries is None else entries)]
 
-    @property
-    def all(self) -> list[CoverageItem]:
-        return [self.items[e.entry_id] for e in self.entries]
+    async def lines(self, entries: list[stories.StoryEntry]) -> list[CoverageItem]:
+        """Coverage lines, each title in the chat's language (translated, else original)."""
+        titles = await asyncio.gather(*(
+            self._render.title(e.entry_id, e.title, e.summary, e.language, self._lang)
+            for e in entries))
+        return [CoverageItem(e.outlet, e.language, e.published_at, title, e.link)
+                for e, title in zip(entries, titles)]
 
 
 def story_buttons(story_id: int | None, lang: str) -> tuple[tuple[str, str], ...]:
@@ -87,12 +96,8 @@ async def _read_story(db: Database, item: OutboxItem, render: Renderer, timezone
     topics = await stories.story_topics_for_chat(db, item.story_id, item.chat_id)
     if not topics:
         raise NothingToSend("the chat no longer follows any topic of the story")
-    lang = item.chat_language
-    titles = await asyncio.gather(*(
-        render.title(e.entry_id, e.title, e.summary, e.language, lang) for e in entries))
-    items = {e.entry_id: CoverageItem(e.outlet, e.language, e.published_at, title, e.link)
-             for e, title in zip(entries, titles)}
-    return _Story(item.story_id, entries, items, topics, zone_or_utc(timezone), now)
+    return _Story(item.story_id, entries, topics, render, item.chat_language,
+                  zone_or_utc(timezone), now)
 
 
 async def _named(db: Database, item: OutboxItem, topics: list[tuple[int, str]]
@@ -115,8 +120,8 @@ async def _story_message(db: Database, item: OutboxItem, story: _Story, shown_en
                     # whether the feed dated it is known for the row's own entry only
                     seen_only=item.seen_only and entry.entry_id == item.entry_id)
     alert = await render(await _named(db, shown, story.topics))
-    others = story.lines(e.entry_id for e in story.entries if e.entry_id != shown_entry)
-    return grown_alert(alert, strip_html(alert), others, story.all, story.id,
+    others = await story.lines([e for e in story.entries if e.entry_id != shown_entry])
+    return grown_alert(alert, strip_html(alert), others, story.counted(), story.id,
                        item.chat_language, story.zone, story.now)
 
 
@@ -129,16 +134,15 @@ async def _each_message(db: Database, item: OutboxItem, story: _Story,
         return alert
     lang = item.chat_language
     if not await stories.sent_before(db, story.id, item.chat_id, item.id):
-        position = [e.entry_id for e in story.entries].index(item.entry_id) \
-            if item.entry_id in story.items else len(story.entries) - 1
+        order = [e.entry_id for e in story.entries]
+        position = order.index(item.entry_id) if item.entry_id in order else len(order) - 1
         so_far = story.entries[:position + 1]
-        others = story.lines(e.entry_id for e in so_far if e.entry_id != item.entry_id)
-        block = coverage_block(others, story.lines(e.entry_id for e in so_far), story.id,
-                               lang, story.zone, story.now,
-                               Room.under(alert, strip_html(alert)))
+        others = await story.lines([e for e in so_far if e.entry_id != item.entry_id])
+        block = coverage_block(others, story.counted(so_far), story.id, lang, story.zone,
+                               story.now, Room.under(alert, strip_html(alert)))
         if block:
             return f"{alert}\n\n{block}"
-    block = story_count_block(story.all, lang)
+    block = story_count_block(story.counted(), lang)
     room = Room.under(alert, strip_html(alert))
     return f"{alert}\n\n{block}" if len(strip_html(block)) <= room.text else alert
 
@@ -152,8 +156,8 @@ async def _new_lines(db: Database, item: OutboxItem, story: _Story) -> str:
     start = order.index(item.entry_id)
     end = await stories.next_edit_entry(db, story.id, item.chat_id, item.id)
     stop = order.index(end) if end in order[start + 1:] else len(order)
-    reply = new_lines(story.lines(order[start:stop]), story.id, item.chat_language,
-                      story.zone, story.now)
+    reply = new_lines(await story.lines(story.entries[start:stop]), story.id,
+                      item.chat_language, story.zone, story.now)
     if reply is None:
         raise NothingToSend("no line to add")
     return reply
