@@ -72,7 +72,7 @@ def test_a_line_carries_its_date_when_it_is_not_from_today_in_the_chats_zone():
     from zoneinfo import ZoneInfo
     item = CoverageItem("Le Monde", "fr", T0, "Frappe", "https://lemonde.fr/1")
     two_days_later = T0 + 2 * 86400
-    assert "Le Monde (fr) 14 Nov 22:13" in coverage_block([item], [item], 1, "en",
+    assert "Le Monde (fr) Nov 14, 22:13" in coverage_block([item], [item], 1, "en",
                                                           now=two_days_later)
     assert "Le Monde (fr) 14 nov. 22:13" in coverage_block([item], [item], 1, "fr",
                                                            now=two_days_later)

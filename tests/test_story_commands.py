@@ -49,7 +49,7 @@ async def test_story_by_id_lists_entries_and_who_has_not_covered_it(tmp_path):
         assert text.startswith(f"Story {story} · 2 outlets · 2 languages\n"
                                "First in each language: Le Monde (fr), BBC (en)")
         # published two years before "today": each time carries its date
-        assert "Le Monde (fr) 14 Nov 22:13\nDes missiles sur Briansk" in text
+        assert "Le Monde (fr) Nov 14, 22:13\nDes missiles sur Briansk" in text
         assert '<a href="http://x.test/1">Des missiles sur Briansk</a>' in markup
         assert text.index("Le Monde") < text.index("BBC (en)")
         assert text.endswith("Not covered yet by: France 24")

@@ -11,9 +11,10 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 
 from bot.alerts.render import MAX_LENGTH, clean, shorten, telegram_length
+from bot.locale_format import format_clock, format_day, local
 from bot.telegram.i18n import plural, t
 
 LINE_TITLE_LENGTH = 160  # an "Also covered by" title: enough to know the article
@@ -84,13 +85,12 @@ def count_line(items: Sequence[CoverageItem], lang: str) -> str:
 
 
 def when(published_at: float, now: float, zone: tzinfo, lang: str) -> str:
-    """'22:13' today (in `zone`), '21 Nov 22:13' another day, in the chat's language."""
-    local = datetime.fromtimestamp(published_at, UTC).astimezone(zone)
-    clock = local.strftime("%H:%M")
-    if local.date() == datetime.fromtimestamp(now, UTC).astimezone(zone).date():
+    """'22:13' today (in `zone`), 'Nov 21, 22:13' another day, as `lang` writes them."""
+    clock = format_clock(published_at, zone, lang)
+    day = local(published_at, zone).date()
+    if day == local(now, zone).date():
         return clock
-    months = t(lang, "alert.months").split()
-    return t(lang, "stories.dated", day=local.day, month=months[local.month - 1], time=clock)
+    return t(lang, "stories.dated", day=format_day(day, lang), time=clock)
 
 
 def newest_last(items: Sequence[CoverageItem]) -> list[CoverageItem]:
