@@ -28,6 +28,7 @@ from tests.fakes.story_world import (
 
 READER = 601  # English, follows both topics, coverage grow
 DESK = 602  # French, follows strikes only
+BUREAU = 603  # Russian, follows strikes only
 
 
 @pytest.fixture
@@ -149,12 +150,15 @@ async def test_a_story_reaches_a_chat_only_at_its_third_outlet_carrying_the_cove
     await ensure_chat(world.db, DESK, "private", "desk", "fr")
     await subscribe(world.db, DESK, "strikes")
     await set_coverage(world.db, DESK, CoverageSetting("each", languages=2))
+    await ensure_chat(world.db, BUREAU, "private", "bureau", "ru")
+    await subscribe(world.db, BUREAU, "strikes")
+    await set_coverage(world.db, BUREAU, CoverageSetting("grow", outlets=2, languages=3))
     story = await place(world, STRIKE_FR, None, [("strikes", ("missiles",))])
     await world.deliver()
     assert api.sent_to(READER) == [] and api.sent_to(DESK) == []
     await place(world, STRIKE_EN, story, [("strikes", ("missiles",))])
     await world.deliver()
-    assert api.sent_to(READER) == []  # two outlets: not yet
+    assert api.sent_to(READER) == [] and api.sent_to(BUREAU) == []  # not yet
     [first] = api.sent_to(DESK)  # two languages: the desk's condition is met
     shown = parse_telegram_html(first.text)
     assert "Aussi couvert par\u00a0:" in shown and "Le Monde (fr)" in shown
@@ -172,6 +176,11 @@ async def test_a_story_reaches_a_chat_only_at_its_third_outlet_carrying_the_cove
                                "BBC (en)")
     assert lines[3] == "3 outlets · 3 languages"
     assert replies(api, READER) == []  # no "now in" reply for languages it never saw go by
+    [bureau] = api.sent_to(BUREAU)  # the third language
+    shown = parse_telegram_html(bureau.text)
+    assert "ВСУ выпустили 12 ракет Storm Shadow" in shown  # TASS's own title, untranslated
+    assert "Также пишут:" in shown and "3 издания · 3 языка" in shown
+    assert "— Le Monde (fr) " in shown and "— BBC (en) " in shown
     # the desk's next message is the entry alone with the story's count
     assert "Événement\u00a0: 3 médias · 3 langues" in parse_telegram_html(
         api.sent_to(DESK)[-1].text)

@@ -184,7 +184,7 @@ async def compose(db: Database, item: OutboxItem, render: Renderer, timezone: st
     if item.story_id is None:  # queued before stories existed
         found = await stories.entry_topics_for_chat(db, item.entry_id, item.chat_id)
         topics = [(topic_id, title) for topic_id, title, _ in found] or \
-            [(item.topic_id, item.topic_title)]
+            [(item.topic_id, item.topic_title)] if item.topic_id and item.topic_title else []
         named = await _named(db, item, topics)
         return Outgoing(await render(named), mute_buttons(named.topics, lang))
     story = await _read_story(db, item, render, timezone, time.time() if now is None else now)
