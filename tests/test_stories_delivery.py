@@ -140,6 +140,10 @@ async def test_when_the_original_is_deleted_a_reply_carries_the_new_line_only(wo
     assert line.startswith('<a href="https://bbc.example/') and line.count("\n") == 0
     assert "Also covered by" not in line and "Le Monde" not in line  # the line only
     assert "Now in English: BBC" in texts
+    # silent as the edit it stands for; the language reply rings
+    sound = {c.params["text"]: c.params.get("disable_notification")
+             for c in api.calls_of("sendMessage") if c.params.get("chat_id") == READER}
+    assert sound[line] is True and not sound["Now in English: BBC"]
     # later coverage goes straight to a reply: no more edits of a deleted message
     await world.publish(STRIKE_RU)
     await world.deliver()

@@ -39,6 +39,7 @@ class Outgoing:
     edit_message_id: int | None = None  # redraw this message instead of sending one
     reply_to: int | None = None
     thread_id: int | None = None  # else the row's own
+    silent: bool = False  # without a notification sound (else as the row says)
 
 
 class NothingToSend(Exception):
@@ -172,7 +173,8 @@ async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
         return out.edit_message_id
     thread_id = out.thread_id if out.thread_id is not None else item.thread_id
     return await sender.send(item.chat_id, thread_id, out.html, on_start=on_start,
-                             buttons=out.buttons, reply_to=out.reply_to, silent=item.silent)
+                             buttons=out.buttons, reply_to=out.reply_to,
+                             silent=item.silent or out.silent)
 
 
 async def compose(db: Database, item: OutboxItem, render: Renderer, timezone: str,
@@ -219,5 +221,7 @@ async def compose(db: Database, item: OutboxItem, render: Renderer, timezone: st
         html = await _story_message(db, item, story, message.entry_id, render)
         if html is not None:
             return Outgoing(html, buttons, edit_message_id=message.message_id)
-    # The message cannot carry the new line (too old, deleted, full): a reply does, alone.
-    return Outgoing(await _new_lines(db, item, story), reply_to=message.message_id)
+    # The message cannot carry the new line (too old, deleted, full): a reply does, alone,
+    # and as silently as the edit it stands for.
+    return Outgoing(await _new_lines(db, item, story), reply_to=message.message_id,
+                    silent=True)
