@@ -10,6 +10,7 @@ from bot.store import outbox
 from bot.store.db import Database
 from bot.store.digests import move_chat
 from bot.store.stories import move_chat_stories
+from bot.stories.fanout import CoverageSetting
 
 
 class UnknownTopic(LookupError):
@@ -186,8 +187,10 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         )
         await outbox.follow_chat(conn, old_id, new_id)
         await move_chat(conn, old_id, new_id)
-        await conn.execute("UPDATE chats SET coverage = (SELECT coverage FROM chats WHERE id = ?) "
-                           "WHERE id = ?", (old_id, new_id))
+        await conn.execute(
+            "UPDATE chats SET (coverage, story_outlets, story_languages) = "
+            "(SELECT coverage, story_outlets, story_languages FROM chats WHERE id = ?) "
+            "WHERE id = ?", (old_id, new_id))
         await move_chat_stories(conn, old_id, new_id)
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
 
@@ -211,6 +214,18 @@ async def chat_coverage(db: Database, chat_id: int) -> str:
     return "grow" if row is None else row[0]
 
 
-async def set_coverage(db: Database, chat_id: int, mode: str) -> None:
+async def coverage_setting(db: Database, chat_id: int) -> CoverageSetting:
+    """The chat's /coverage mode and conditions."""
+    row = await db.fetchone("SELECT coverage, story_outlets, story_languages FROM chats "
+                            "WHERE id = ?", (chat_id,))
+    return CoverageSetting() if row is None else CoverageSetting(row[0], row[1], row[2])
+
+
+async def set_coverage(db: Database, chat_id: int, setting: str | CoverageSetting) -> None:
+    """A mode alone (`grow`, `each`) drops the chat's conditions."""
+    if isinstance(setting, str):
+        setting = CoverageSetting(setting)
     async with db.transaction() as conn:
-        await conn.execute("UPDATE chats SET coverage = ? WHERE id = ?", (mode, chat_id))
+        await conn.execute(
+            "UPDATE chats SET coverage = ?, story_outlets = ?, story_languages = ? WHERE id = ?",
+            (setting.mode, setting.outlets, setting.languages, chat_id))

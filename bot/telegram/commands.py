@@ -260,6 +260,18 @@ async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply_text(update, "\n".join(lines))
 
 
+async def arguments_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                               usage: str) -> tuple[list[str], Target] | None:
+    """`/command ARGS… [@channel]`: the other arguments and the chat they apply to, after
+    the permission checks; None once the usage line or a refusal was sent."""
+    args, channels = _split_channel(context.args)
+    if len(channels) > 1:
+        await reply(update, context, usage)
+        return None
+    target = await _target(update, context, channels)
+    return None if target is None else (args, target)
+
+
 async def choice_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
                             choices: tuple[str, ...], usage: str) -> tuple[str, Target] | None:
     """`/command CHOICE [@channel]`: the choice (lower-cased) and the chat it applies to,
