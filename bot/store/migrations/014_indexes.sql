@@ -19,3 +19,5 @@ CREATE INDEX IF NOT EXISTS outbox_story ON outbox (story_id, state) WHERE story_
 CREATE INDEX IF NOT EXISTS entries_feed_seen ON entries (feed_id, last_seen_at);
 -- Forgetting old translations, by age.
 CREATE INDEX IF NOT EXISTS translation_cache_created ON translation_cache (created_at);
+-- Surges count a topic's entries by publication time (and backtests search by it).
+CREATE INDEX IF NOT EXISTS entries_published ON entries (published_at);
