@@ -105,11 +105,18 @@ def render_digest(language: str, period: str, topics: list[DigestTopic],
 
 
 def _pack(blocks: list[tuple[str, str]]) -> list[str]:
-    """Whole blocks per message, as many as fit; a new message only past the limit."""
+    """Whole blocks per message, as many as fit; a new message only past the limit.
+
+    A block that alone passes the limit (a story covered by hundreds of outlets) is
+    shortened to fit, as plain text: a message Telegram refuses would lose the
+    whole digest, whose matches it has already taken."""
     parts: list[str] = []
     markup: list[str] = []
     length = 0
     for block_html, plain in blocks:
+        if telegram_length(plain) > MESSAGE_LIMIT:
+            plain = shorten(plain, MESSAGE_LIMIT)
+            block_html = _e(plain)
         size = telegram_length(plain) + (1 if markup else 0)
         if markup and length + size > MESSAGE_LIMIT:
             parts.append("\n".join(markup))
