@@ -124,3 +124,21 @@ async def test_a_steady_topic_needs_factor_times_its_7_day_rate(world):
         await service.tick()
     assert surge_texts(world, ON) == [
         "📈 Oreshnik: 6 entries in 2 hours across 1 language, 6× the 7-day rate"]
+
+
+async def test_catching_up_after_downtime_is_no_surge(world):
+    # Back after 16 hours down: the feed still lists what it published meanwhile, one
+    # an hour. All of it is matched now, but it came out over 16 hours: no surge.
+    clock = Clock(NOON)
+    service, telegram = service_for(world, clock)
+    feed = await get_feed_by_url(world.db, "https://bbc.example/rss")
+    backlog = [Entry(key=f"late-{n}", link=f"https://bbc.example/late/{n}",
+                     title=f"Oreshnik report {n}", summary="",
+                     published=datetime.fromtimestamp(NOON - 3600 * (n + 1), UTC),
+                     language="en") for n in range(16)]
+    async with telegram:
+        new = await remember_entries(world.db, feed, backlog, NOON, baseline=False)
+        await (await MatchStage.load(world.db)).on_new_entries(feed, new, now=NOON)
+        await service.tick()
+    assert (await world.db.fetchone("SELECT COUNT(*) FROM matches"))[0] == 16
+    assert surge_texts(world, ON) == []

@@ -220,23 +220,26 @@ async def prune_notices(db: Database, before: float) -> int:
 
 async def topic_counts(db: Database, since: float, until: float, history: float,
                        min_entries: int) -> list[tuple[int, str, int, int, int]]:
-    """Per topic with at least `min_entries` matched entries in [since, until): (topic id,
-    name, entries, languages, entries in the `history` seconds before `since`).
+    """Per topic with at least `min_entries` matched entries published in [since, until):
+    (topic id, name, entries, languages, entries published in the `history` seconds
+    before `since`).
 
-    An item published by two feeds is one entry (its alert key), as for alerts.
+    By publication time, not by when they were matched: entries caught up after
+    downtime are counted when they came out, so a backlog is not a surge. An item
+    published by two feeds is one entry (its alert key), as for alerts.
     """
     rows = await db.fetchall(
         "SELECT m.topic_id, t.name, COUNT(DISTINCT e.alert_key) AS n, "
-        "COUNT(DISTINCT e.language) AS languages FROM matches m "
-        "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
-        "WHERE m.matched_at >= ? AND m.matched_at < ? GROUP BY m.topic_id HAVING n >= ?",
+        "COUNT(DISTINCT e.language) AS languages FROM entries e "
+        "JOIN matches m ON m.entry_id = e.id JOIN topics t ON t.id = m.topic_id "
+        "WHERE e.published_at >= ? AND e.published_at < ? GROUP BY m.topic_id HAVING n >= ?",
         (since, until, min_entries))
     found = []
     for row in rows:
         before = await db.fetchone(
-            "SELECT COUNT(DISTINCT e.alert_key) FROM matches m "
-            "JOIN entries e ON e.id = m.entry_id "
-            "WHERE m.topic_id = ? AND m.matched_at >= ? AND m.matched_at < ?",
+            "SELECT COUNT(DISTINCT e.alert_key) FROM entries e "
+            "JOIN matches m ON m.entry_id = e.id "
+            "WHERE m.topic_id = ? AND e.published_at >= ? AND e.published_at < ?",
             (row["topic_id"], since - history, since))
         found.append((row["topic_id"], row["name"], row["n"], row["languages"], before[0]))
     return found
