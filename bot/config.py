@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +56,18 @@ class PollingConfig:
     concurrency: int = 16
     allow_private_addresses: bool = False
     max_retry_after: float = 6 * 3600.0  # longest wait a feed's Retry-After may impose
+    adaptive: bool = True  # each feed's interval follows how often it publishes
+    # Bounds of an adaptive interval; by default they widen to include `interval`,
+    # so a short interval for local feeds is not slowed to a minute.
+    min_interval: float = 60.0
+    max_interval: float = 2 * 3600.0
+    telegram_preview_url: str = "https://t.me/s/"  # where channel feeds are read
+
+
+@dataclass(frozen=True)
+class WebSubConfig:
+    public_url: str = ""  # empty: no WebSub; else pushes arrive under this URL
+    listen: str = "127.0.0.1:8470"  # host:port the push receiver binds
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,7 @@ class Config:
     translation: TranslationConfig = TranslationConfig()
     surges: SurgesConfig = SurgesConfig()
     stories: StoriesConfig = StoriesConfig()
+    websub: WebSubConfig = WebSubConfig()
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -267,6 +280,19 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         allow_private_addresses=p.get("allow_private_addresses", bool, False),
         max_retry_after=p.duration("max_retry_after", PollingConfig.max_retry_after),
     )
+    interval = polling.interval
+    polling = replace(
+        polling,
+        adaptive=p.get("adaptive", bool, True),
+        min_interval=p.duration("min_interval", min(PollingConfig.min_interval, interval)),
+        max_interval=p.duration("max_interval", max(PollingConfig.max_interval, interval)),
+        telegram_preview_url=p.get("telegram_preview_url", str, PollingConfig.telegram_preview_url),
+    )
+    if polling.min_interval > polling.max_interval:
+        problems.append(f"polling.min_interval: {polling.min_interval:g}s is longer than "
+                        f"polling.max_interval ({polling.max_interval:g}s)")
+    _check_url(problems, "polling.telegram_preview_url", polling.telegram_preview_url,
+               required=True)
     if polling.interval < 60:
         warnings.append(f"polling.interval: {polling.interval:g}s is below a minute; "
                         "fine for local feeds, impolite to public ones")
@@ -292,6 +318,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
                                     timeout=t.duration("timeout", TranslationConfig.timeout))
     t.finish()
 
+    websub = _parse_websub(problems, top.get("websub", dict, {}))
     surges = _parse_surges(problems, top.get("surges", dict, {}))
     st = _Reader(problems, top.get("stories", dict, {}), "stories")
     stories = StoriesConfig(window=st.duration("window", StoriesConfig.window))
@@ -304,8 +331,20 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(bot=bot, storage=storage, polling=polling, translation=translation,
-                  surges=surges, stories=stories, feeds=feeds, topics=topics,
+                  surges=surges, stories=stories, websub=websub, feeds=feeds, topics=topics,
                   warnings=tuple(warnings))
+
+
+def _parse_websub(problems: list[str], table: object) -> WebSubConfig:
+    r = _Reader(problems, table, "websub")
+    public_url = r.get("public_url", str, "").strip()
+    _check_url(problems, "websub.public_url", public_url, required=False)
+    listen = r.get("listen", str, WebSubConfig.listen).strip()
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        problems.append(f"websub.listen: {listen!r} is not HOST:PORT (e.g. 127.0.0.1:8470)")
+    r.finish()
+    return WebSubConfig(public_url=public_url, listen=listen)
 
 
 def _parse_surges(problems: list[str], table: object) -> SurgesConfig:

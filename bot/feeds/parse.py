@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import html
 import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -161,8 +160,10 @@ def _text(detail) -> str:
 
 
 def _text_value(value: str) -> str:
-    # Plain-text fields still arrive with escaped entities (`&amp;eacute;`) in the wild.
-    return _SPACE.sub(" ", html.unescape(value)).strip()
+    # A plain-text field was decoded once by the XML parser; what still looks like
+    # an entity or a tag is the publisher's text (`AT&amp;T` written as text, a
+    # title about `<div>`), so it is kept as written.
+    return _SPACE.sub(" ", value).strip()
 
 
 def repair_mojibake(text: str) -> str:
