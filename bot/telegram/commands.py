@@ -27,8 +27,13 @@ from bot.telegram.i18n import t
 
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
-TOPIC_BUTTONS_MAX = 90  # Telegram refuses keyboards of more than 100 buttons
-CALLBACK_PATTERN = r"^(sub|unsub):\d+$"
+# A page of /topics: one button per topic and a row to turn pages stay under Telegram's
+# 100 buttons, and the lines, each cut to LINE_MAX, under its 4,096 units.
+TOPICS_PER_PAGE = 20
+LINE_MAX = 180
+# sub:TOPIC_ID:PAGE (no page on buttons drawn before pages existed); topics:PAGE turns.
+CALLBACK_PATTERN = r"^(sub|unsub):\d+(:\d+)?$"
+PAGE_PATTERN = r"^topics:\d+$"
 NAMES_LISTED = 30  # names of topics in one line of an answer; the rest are counted
 
 
@@ -121,31 +126,46 @@ async def _send_help(update: Update, context: ContextTypes.DEFAULT_TYPE, *, gree
 
 
 def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
-                 ids: dict[str, int]) -> tuple[str, InlineKeyboardMarkup | None]:
+                 ids: dict[str, int], page: int = 1) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page `page` (from 1; past the last, the last) of the topics, with their buttons."""
     if not all_topics:
         return t(lang, "topics.none"), None
+    pages = -(-len(all_topics) // TOPICS_PER_PAGE)
+    page = min(max(page, 1), pages)
+    shown = all_topics[(page - 1) * TOPICS_PER_PAGE: page * TOPICS_PER_PAGE]
     lines = [t(lang, "topics.header")]
+    if pages > 1:
+        lines.append(t(lang, "topics.page", page=page, pages=pages))
     buttons = []
-    for topic in all_topics:
+    for topic in shown:
         on = topic.name in subscribed
-        lines.append(t(lang, "topics.line", mark="✅" if on else "▫️", name=topic.name,
-                       title=topic.title_in(lang)))
-        if len(buttons) < TOPIC_BUTTONS_MAX and topic.name in ids:
+        lines.append(shorten(t(lang, "topics.line", mark="✅" if on else "▫️", name=topic.name,
+                               title=topic.title_in(lang)), LINE_MAX))
+        if topic.name in ids:
             action = "unsub" if on else "sub"
             label = f"✅ {topic.name}" if on else f"➕ {topic.name}"
-            data = f"{action}:{ids[topic.name]}"
+            data = f"{action}:{ids[topic.name]}:{page}"
             buttons.append([InlineKeyboardButton(label, callback_data=data)])
+    turns = []
+    if page > 1:
+        turns.append(InlineKeyboardButton(t(lang, "topics.previous"),
+                                          callback_data=f"topics:{page - 1}"))
+    if page < pages:
+        turns.append(InlineKeyboardButton(t(lang, "topics.next"),
+                                          callback_data=f"topics:{page + 1}"))
+    if turns:
+        buttons.append(turns)
     lines.append(t(lang, "topics.hint"))
     # One message, since a button press edits it in place.
     return shorten("\n".join(lines), MessageLimit.MAX_TEXT_LENGTH), InlineKeyboardMarkup(buttons)
 
 
-async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
+async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: int = 1):
     ctx = services(context)
     lang = await language_of(context, chat_id)
     subscribed = {s.topic for s in await chats.subscriptions(ctx.db, chat_id)}
     return _topics_view(lang, await topics.list_topics(ctx.db), subscribed,
-                        await topics.topic_ids(ctx.db))
+                        await topics.topic_ids(ctx.db), page)
 
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,7 +185,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await may_manage_chat(context.bot, update):
         await query.answer(t(lang, "error.group_admins_only"), show_alert=True)
         return
-    action, data = query.data.split(":")
+    action, data, *page = query.data.split(":")
     # Callback data comes from the client: a forged id may not even fit SQLite.
     topic_id = positive_int(data)
     name = await topics.topic_name(ctx.db, topic_id) if topic_id is not None else None
@@ -178,12 +198,41 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     else:
         await chats.unsubscribe(ctx.db, chat_id, name)
         await query.answer(t(lang, "topics.unsubscribed", name=name))
-    text, keyboard = await _render_topics(context, chat_id)
+    await _redraw_topics(context, query, chat_id, _page_number(page[0] if page else "1"))
+
+
+async def topics_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """◀️ / ▶️ under /topics: the same message shows another page."""
+    query = update.callback_query
+    await query.answer()
+    await _redraw_topics(context, query, update.effective_chat.id,
+                         _page_number(query.data.split(":")[1]))
+
+
+def _page_number(text: str) -> int:
+    """The page a button asks for; a number past the last page is the last page."""
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return max(int(text), 1) if len(text) < 10 else 10**9
+
+
+async def _redraw_topics(context: ContextTypes.DEFAULT_TYPE, query, chat_id: int,
+                         page: int) -> None:
+    text, keyboard = await _render_topics(context, chat_id, page)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():  # a double tap changes nothing
             raise
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button no handler knows (from an older version, or forged): answered all the same,
+    so the user's client stops waiting."""
+    chat = update.effective_chat
+    lang = (await language_of(context, chat.id) if chat is not None
+            else services(context).config.bot.default_language)
+    await update.callback_query.answer(t(lang, "error.unknown_button"), show_alert=True)
 
 
 async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
