@@ -78,9 +78,9 @@ Buttons = tuple[tuple[str, str], ...]  # (label, callback data), one button per 
 class Sender(Protocol):
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
-                   reply_to: int | None = None) -> int:
-        """Send one HTML message (a reply to `reply_to`, if given); its message id.
-        Raises a SendError.
+                   reply_to: int | None = None, silent: bool = False) -> int:
+        """Send one HTML message (a reply to `reply_to`, if given; without a notification
+        sound when `silent`); its message id. Raises a SendError.
 
         `on_start` is called when the message leaves (after waiting its turn): from
         then on it may have reached the chat, whatever happens to this call."""
@@ -126,7 +126,7 @@ class TelegramSender:
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
-                   reply_to: int | None = None) -> int:
+                   reply_to: int | None = None, silent: bool = False) -> int:
         reply = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                  if reply_to is not None else None)
         try:
@@ -134,7 +134,7 @@ class TelegramSender:
                 chat_id=chat_id, text=html, parse_mode=ParseMode.HTML,
                 message_thread_id=thread_id, link_preview_options=self.previews,
                 reply_markup=_keyboard(buttons), reply_parameters=reply,
-                **self._limit_args(on_start))
+                disable_notification=silent or None, **self._limit_args(on_start))
         except TelegramError as exc:
             raise _send_error(exc) from None
         return message.message_id
@@ -193,7 +193,7 @@ class ConsoleSender:
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
-                   reply_to: int | None = None) -> int:
+                   reply_to: int | None = None, silent: bool = False) -> int:
         message_id = self._print(html, on_start)
         self._remember(message_id, html)
         return message_id

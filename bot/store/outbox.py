@@ -43,6 +43,7 @@ class OutboxItem:
     # the instant the entry was first seen, so the alert says "seen" instead.
     seen_only: bool = False
     chat_timezone: str | None = None  # None: bot.default_timezone
+    chat_quiet: str | None = None  # the chat's quiet hours ("22:00-07:00"), None: none
     topics: tuple[tuple[int, str], ...] = ()  # (id, title) of every topic the alert names
 
 
@@ -60,7 +61,7 @@ async def record_matches(db: Database, entry_id: int, alert_key: str,
 _CLAIM = """
 SELECT o.id, o.alert_key, o.chat_id, o.thread_id, o.topic_id, o.attempts, o.created_at,
        o.kind, o.story_id,
-       c.type AS chat_type, c.language AS chat_language, c.timezone AS chat_timezone,
+       c.type AS chat_type, c.language AS chat_language, c.timezone AS chat_timezone, c.quiet AS chat_quiet,
        COALESCE(tt.title, t.title, '') AS topic_title,
        m.terms, e.id AS entry_id, e.title, e.summary, e.link, e.language AS entry_language,
        e.published_at, e.published_at >= e.first_seen_at AS seen_only,
@@ -118,7 +119,7 @@ async def claim_due(db: Database, now: float, limit: int, *, per_chat: int = 1_0
                 attempts=row["attempts"] + 1, created_at=row["created_at"],
                 kind=row["kind"], story_id=row["story_id"],
                 published_at=row["published_at"], seen_only=bool(row["seen_only"]),
-                chat_timezone=row["chat_timezone"]))
+                chat_timezone=row["chat_timezone"], chat_quiet=row["chat_quiet"]))
         if items:
             await conn.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
