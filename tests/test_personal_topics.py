@@ -168,3 +168,19 @@ async def test_guided_words_that_make_no_query_get_a_clear_line(tmp_path):
     async with running_bot(tmp_path, personal_topics=True) as bot:
         assert await bot.ask("/addtopic rocket") == t("en", "guided.no_words")
         assert await bot.ask("/addtopic rocket ,;") == t("en", "guided.no_words")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ru"])
+async def test_help_takes_its_example_from_a_shared_topic_of_the_deployment(tmp_path, lang):
+    async with running_bot(tmp_path, personal_topics=True) as bot:
+        empty = await bot.ask("/help", language_code=lang)
+        assert empty.startswith(t(lang, "help.intro_no_topics").strip())
+        assert "troops-ukraine" not in empty
+        await topics.add_topic(bot.db, Topic("mine", "Mine", {"en": "x"}, owner_id=USER))
+        await bot.ask("/subscribe mine")
+        assert (await bot.ask("/help")).startswith(t(lang, "help.intro_no_topics").strip())
+        await topics.add_topic(bot.db, Topic("gas", "Gas", {"en": "gas"}, {"fr": "Gaz"}))
+        shown = await bot.ask("/help")
+        assert shown.startswith(t(lang, "help.intro", name="gas",
+                                  title="Gaz" if lang == "fr" else "Gas").strip())
+        assert "/subscribe gas" in shown and "/subscribe mine" not in shown

@@ -56,7 +56,7 @@ def read_search(args: Sequence[str], max_days: int) -> tuple[str, int] | None:
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=False)
 
 
 def render_results(groups: Sequence[StoryHits], titles: dict[int, str], *, query: str,
@@ -74,7 +74,7 @@ def render_results(groups: Sequence[StoryHits], titles: dict[int, str], *, query
             when = format_time(datetime.fromtimestamp(entry.published_at, UTC), zone, lang)
             lines.append(t(lang, "search.line", date=_e(when), outlet=_e(clean(entry.outlet)),
                            language=entry.language,
-                           title=f'<a href="{_e(entry.link)}">{_e(title)}</a>'))
+                           title=f'<a href="{html.escape(entry.link, quote=True)}">{_e(title)}</a>'))
         if len(group.entries) > ENTRIES_PER_STORY:
             lines.append(_e(t(lang, "search.more_entries",
                               count=len(group.entries) - ENTRIES_PER_STORY, id=group.story_id)))
