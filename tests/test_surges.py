@@ -68,7 +68,9 @@ def service_for(bot, clock: Clock) -> tuple[NoticeService, Bot]:
 
 
 def surge_texts(bot, chat_id: int) -> list[str]:
-    return [m.text for m in bot.api.sent_to(chat_id) if "entries in 2 h" in m.text]
+    """Each surge alert's first line (its largest stories follow)."""
+    return [m.text.split("\n")[0] for m in bot.api.sent_to(chat_id)
+            if "entries in 2 hours" in m.text]
 
 
 async def test_a_burst_alerts_chats_with_surges_on_once_a_day(world):
@@ -81,7 +83,12 @@ async def test_a_burst_alerts_chats_with_surges_on_once_a_day(world):
                    [f"Oreshnik strike, part {n}" for n in range(3)], NOON - 600)
         await service.tick()
         assert surge_texts(world, ON) == [
-            "📈 Oreshnik: 6 entries in 2 h across 2 languages, none in the 7 days before"]
+            "📈 Oreshnik: 6 entries in 2 hours across 2 languages, none in the 7 days before"]
+        [alert] = [m.text for m in world.api.sent_to(ON) if "📈" in m.text]
+        stories = alert.split("\n")[1:]  # the largest first, each linked with its /story id
+        assert len(stories) == 2 and all(line.startswith("• <a href=\"https://") and
+                                         "/story " in line for line in stories), stories
+        assert "(3 entries)" in stories[0] and "(3 entries)" in stories[1]
         assert surge_texts(world, OFF) == []
         assert surge_texts(world, OTHER) == []  # not subscribed to the topic
         # still surging an hour later, with more: not again that day
@@ -116,4 +123,4 @@ async def test_a_steady_topic_needs_factor_times_its_7_day_rate(world):
                    [f"Oreshnik burst {n}" for n in range(6)], NOON - 60)
         await service.tick()
     assert surge_texts(world, ON) == [
-        "📈 Oreshnik: 6 entries in 2 h across 1 language, 6× the 7-day rate"]
+        "📈 Oreshnik: 6 entries in 2 hours across 1 language, 6× the 7-day rate"]

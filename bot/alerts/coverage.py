@@ -98,16 +98,17 @@ async def _story_message(db: Database, item: OutboxItem, entries: list[stories.S
 
 
 async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
-                   on_start: OnStart, *, silent: bool = False) -> int | None:
-    """Send or redraw (a new message without sound when `silent`); the message id the
-    row is marked sent with."""
+                   on_start: OnStart, *, quiet: bool = False) -> int | None:
+    """Send or redraw; the message id the row is marked sent with. A new message goes
+    without sound when its row says so or it is sent in the chat's quiet hours."""
     if out.edit_message_id is not None:
         await sender.edit(item.chat_id, out.edit_message_id, out.html, on_start=on_start,
                           buttons=out.buttons)
         return out.edit_message_id
     thread_id = out.thread_id if out.thread_id is not None else item.thread_id
     return await sender.send(item.chat_id, thread_id, out.html, on_start=on_start,
-                             buttons=out.buttons, reply_to=out.reply_to, silent=silent)
+                             buttons=out.buttons, reply_to=out.reply_to,
+                             silent=item.silent or quiet)
 
 
 async def compose(db: Database, item: OutboxItem, render: RenderAlert, timezone: str,

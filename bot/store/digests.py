@@ -92,14 +92,20 @@ class WaitingMatch:
     language: str
     outlet: str
     matched_at: float
+    link: str = ""
+    published_at: float | None = None
+    story_id: int | None = None
+
+
+_SHOWN = ("e.id AS entry_id, COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
+          "se.story_id, e.title, e.link, e.language, e.published_at, "
+          "COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at")
 
 
 async def waiting_matches(db: Database, chat_id: int, before: float) -> list[WaitingMatch]:
     """The chat's digest items recorded before `before` and in no digest yet, oldest first."""
     rows = await db.fetchall(
-        "SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, e.id AS entry_id, "
-        "COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
-        "e.title, e.language, COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at "
+        f"SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, {_SHOWN} "
         "FROM digest_items i JOIN matches m ON m.id = i.match_id "
         "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
         "JOIN feeds f ON f.id = e.feed_id LEFT JOIN story_entries se ON se.entry_id = e.id "
@@ -108,9 +114,28 @@ async def waiting_matches(db: Database, chat_id: int, before: float) -> list[Wai
         "WHERE i.chat_id = ? AND i.notice_id IS NULL AND i.created_at < ? ORDER BY i.id",
         (chat_id, before))
     return [WaitingMatch(item_id=row["id"], topic=row["name"], topic_title=row["topic_title"],
-                         entry_id=row["entry_id"], story=row["story"], title=row["title"],
-                         language=row["language"], outlet=row["outlet"],
-                         matched_at=row["matched_at"]) for row in rows]
+                         **_shown(row)) for row in rows]
+
+
+def _shown(row) -> dict:
+    return {"entry_id": row["entry_id"], "story": row["story"], "title": row["title"],
+            "language": row["language"], "outlet": row["outlet"],
+            "matched_at": row["matched_at"], "link": row["link"],
+            "published_at": row["published_at"], "story_id": row["story_id"]}
+
+
+async def topic_window(db: Database, topic_id: int, since: float, until: float
+                       ) -> list[WaitingMatch]:
+    """The topic's matched entries published in [since, until), as a digest lists them
+    (`item_id` 0): what a surge alert picks its largest stories from."""
+    rows = await db.fetchall(
+        f"SELECT t.name, t.title AS topic_title, {_SHOWN} FROM matches m "
+        "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
+        "JOIN feeds f ON f.id = e.feed_id LEFT JOIN story_entries se ON se.entry_id = e.id "
+        "WHERE m.topic_id = ? AND e.published_at >= ? AND e.published_at < ? ORDER BY e.id",
+        (topic_id, since, until))
+    return [WaitingMatch(item_id=0, topic=row["name"], topic_title=row["topic_title"],
+                         **_shown(row)) for row in rows]
 
 
 async def write_notice(db: Database, kind: str, chat_id: int, key: str, parts: Sequence[str],

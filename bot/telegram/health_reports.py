@@ -16,6 +16,7 @@ import time
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.alerts.render import shorten
 from bot.backoff import backoff_delay
 from bot.config import Config
 from bot.model import Feed
@@ -28,10 +29,17 @@ from bot.telegram.i18n import t
 log = logging.getLogger(__name__)
 
 
+# UTF-16 units of each of the feed's texts in a report: together far within Telegram's
+# 4,096, however long a feed's name or a server's reason phrase.
+NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 200, 1000, 500
+
+
 def health_text(language: str, state: str, name: str, url: str, error: str | None) -> str:
-    """The message for one report, as Telegram HTML with the feed's text escaped."""
-    values = {"feed": html.escape(name or url), "url": html.escape(url),
-              "error": html.escape(error or "")}
+    """The message for one report, as Telegram HTML with the feed's text cut to fit and
+    escaped."""
+    values = {"feed": html.escape(shorten(name or url, NAME_SHOWN)),
+              "url": html.escape(shorten(url, URL_SHOWN)),
+              "error": html.escape(shorten(error or "", ERROR_SHOWN))}
     return t(language, f"health.{state}", **values)
 
 
