@@ -83,8 +83,9 @@ def api():
 
 
 async def _alert_sent_at(tmp_path, api, now: float) -> dict:
-    """Two chats follow the topic, one quiet 22:00-07:00 in Moscow; one alert each,
-    delivered at `now`: the sendMessage parameters, by chat."""
+    """Two chats follow the topic, one quiet 22:00-07:00 in Moscow; one alert each and a
+    digest for the quiet one, delivered at `now`: the sendMessage parameters, by chat
+    (the digest's under "digest")."""
     db = await open_db(tmp_path)
     try:
         await add_topic_named(db, "troops")
@@ -97,6 +98,8 @@ async def _alert_sent_at(tmp_path, api, now: float) -> dict:
         entry = await add_entry(db, feed, "https://lemonde.fr/1", "Des troupes", "", "fr")
         assert await outbox.record_matches(db, entry, "https://lemonde.fr/1",
                                            [("troops", ["troupes"])], now) == 2
+        async with db.transaction() as conn:  # and a digest, as the digest service queues it
+            await outbox.queue_text(conn, "digest", 1, "digest-1", now, body="<b>Digest</b>")
         async with telegram.ext.ExtBot(api.token, base_url=api.base_url) as bot:
             deliverer = Deliverer(db, TelegramSender(bot), translate,
                                   DeliveryPolicy().scaled(0.05), clock=lambda: now)
@@ -104,15 +107,21 @@ async def _alert_sent_at(tmp_path, api, now: float) -> dict:
         assert await outbox.queue_length(db) == 0  # nothing held back
     finally:
         await db.close()
-    return {call.params["chat_id"]: call.params for call in api.calls_of("sendMessage")}
+    calls = api.calls_of("sendMessage")
+    assert len(calls) == 3
+    sent = {call.params["chat_id"]: call.params for call in calls if "Digest" not in
+            call.params["text"]}
+    sent["digest"] = next(call.params for call in calls if "Digest" in call.params["text"])
+    return sent
 
 
 async def test_an_alert_in_quiet_hours_is_sent_without_sound(tmp_path, api):
     sent = await _alert_sent_at(tmp_path, api, moscow(23, 30))
     assert sent[1].get("disable_notification") is True
+    assert sent["digest"].get("disable_notification") is True  # whatever the bot sends
     assert "disable_notification" not in sent[2]  # the other chat rings as usual
 
 
 async def test_an_alert_outside_quiet_hours_rings(tmp_path, api):
     sent = await _alert_sent_at(tmp_path, api, moscow(9, 15))
-    assert "disable_notification" not in sent[1] and "disable_notification" not in sent[2]
+    assert all("disable_notification" not in params for params in sent.values())
