@@ -40,6 +40,7 @@ class BotConfig:
     api_base_url: str = ""
     default_language: str = "en"
     default_timezone: str = "UTC"  # IANA zone of chats that set none with /timezone
+    personal_topics: bool = False  # anyone may define topics of their own in a private chat
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         default_timezone = "UTC"
     bot = BotConfig(token=token.strip(), admins=tuple(admins), api_base_url=api_base_url,
                     default_language=b.language("default_language", "en"),
-                    default_timezone=default_timezone)
+                    default_timezone=default_timezone,
+                    personal_topics=b.get("personal_topics", bool, False))
     b.finish()
 
     s = _Reader(problems, top.get("storage", dict, {}), "storage")

@@ -75,6 +75,7 @@ class Topic:
     title: str  # as first written; the title in a language without its own
     queries: dict[str, str] = field(default_factory=dict)  # language -> query text
     titles: dict[str, str] = field(default_factory=dict)  # language -> title shown in it
+    owner_id: int | None = None  # a personal topic's user (= their private chat); None: shared
 
     def title_in(self, language: str) -> str:
         """The title a chat reading `language` sees."""

@@ -165,8 +165,9 @@ async def _new_lines(db: Database, item: OutboxItem, story: _Story) -> str:
 
 
 async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
-                   on_start: OnStart) -> int | None:
-    """Send or redraw; the message id the row is marked sent with."""
+                   on_start: OnStart, *, quiet: bool = False) -> int | None:
+    """Send or redraw; the message id the row is marked sent with. A new message goes
+    without sound when its row says so or it is sent in the chat's quiet hours."""
     if out.edit_message_id is not None:
         await sender.edit(item.chat_id, out.edit_message_id, out.html, on_start=on_start,
                           buttons=out.buttons)
@@ -174,7 +175,7 @@ async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
     thread_id = out.thread_id if out.thread_id is not None else item.thread_id
     return await sender.send(item.chat_id, thread_id, out.html, on_start=on_start,
                              buttons=out.buttons, reply_to=out.reply_to,
-                             silent=item.silent or out.silent)
+                             silent=item.silent or out.silent or quiet)
 
 
 async def compose(db: Database, item: OutboxItem, render: Renderer, timezone: str,

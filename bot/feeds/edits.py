@@ -127,6 +127,6 @@ async def import_feeds(db: Database, polling: PollingConfig, found: list[OpmlFee
 async def export_files(db: Database) -> tuple[bytes, int, bytes, int]:
     """(OPML of the feeds, how many, TOML of the topics, how many)."""
     all_feeds = await feeds.list_feeds(db)
-    all_topics = await topics.list_topics(db)
+    all_topics = await topics.visible_topics(db, None)  # personal topics stay their own
     opml = write_opml([OpmlOutline(f.url, f.name, f.language) for f in all_feeds])
     return opml, len(all_feeds), write_topics_toml(all_topics), len(all_topics)

@@ -24,6 +24,7 @@ from bot.telegram.access import (
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
+from bot.topics.personal import PERSONAL_LIMIT
 
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
@@ -117,12 +118,29 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def _send_help(update: Update, context: ContextTypes.DEFAULT_TYPE, *, greeting: bool) -> None:
-    lang = await language_of(context, update.effective_chat.id)
+    ctx = services(context)
+    chat = update.effective_chat
+    lang = await language_of(context, chat.id)
     parts = [t(lang, "start.greeting")] if greeting else []
-    parts += [t(lang, "help.intro").strip(), t(lang, "help.commands").strip()]
-    if is_bot_admin(services(context).config, update):
+    parts += [await _help_intro(ctx, chat.id, lang), t(lang, "help.commands").strip()]
+    admin = is_bot_admin(ctx.config, update)
+    if ctx.config.bot.personal_topics and chat.type == ChatType.PRIVATE and not admin:
+        parts += [t(lang, "help.personal", limit=PERSONAL_LIMIT).strip(),
+                  t(lang, "help.syntax").strip()]
+    if admin:
         parts += [t(lang, "help.admin").strip(), t(lang, "help.syntax").strip()]
     await reply_text(update, "\n\n".join(parts))
+
+
+async def _help_intro(ctx, chat_id: int, lang: str) -> str:
+    """What a topic is, with a topic of this deployment as the example (the one most
+    chats follow), or without an example while there is none."""
+    shared = await topics.visible_topics(ctx.db, None)
+    if not shared:
+        return t(lang, "help.intro_no_topics").strip()
+    followed = await chats.subscriber_counts(ctx.db)
+    example = max(shared, key=lambda topic: (followed.get(topic.name, 0), -shared.index(topic)))
+    return t(lang, "help.intro", name=example.name, title=example.title_in(lang)).strip()
 
 
 def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
@@ -164,7 +182,7 @@ async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page:
     ctx = services(context)
     lang = await language_of(context, chat_id)
     subscribed = {s.topic for s in await chats.subscriptions(ctx.db, chat_id)}
-    return _topics_view(lang, await topics.list_topics(ctx.db), subscribed,
+    return _topics_view(lang, await topics.visible_topics(ctx.db, chat_id), subscribed,
                         await topics.topic_ids(ctx.db), page)
 
 
@@ -188,7 +206,8 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     action, data, *page = query.data.split(":")
     # Callback data comes from the client: a forged id may not even fit SQLite.
     topic_id = positive_int(data)
-    name = await topics.topic_name(ctx.db, topic_id) if topic_id is not None else None
+    name = (await topics.topic_name(ctx.db, topic_id, visible_to=chat_id)
+            if topic_id is not None else None)
     if name is None:
         await query.answer(t(lang, "topics.gone"), show_alert=True)
     elif action == "sub":
@@ -285,7 +304,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     elif await chats.unsubscribe(db, target.chat_id, name):
         key = "unsubscribe.done_channel" if target.channel else "unsubscribe.done"
         await reply(update, context, key, name=name, channel=target.channel)
-    elif await topics.get_topic(db, name) is None:
+    elif await topics.get_topic(db, name, visible_to=target.chat_id) is None:
         await reply(update, context, "error.unknown_topic", names=name)
     else:
         await reply(update, context, "unsubscribe.not_subscribed", name=name)
@@ -382,7 +401,7 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     db = services(context).db
     name = context.args[0]
-    if await topics.get_topic(db, name) is None:
+    if await topics.get_topic(db, name, visible_to=update.effective_chat.id) is None:
         await reply(update, context, "error.unknown_topic", names=name)
         return
     found = await topics.recent_matches(db, name, count)

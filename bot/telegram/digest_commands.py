@@ -119,7 +119,7 @@ async def trend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply(update, context, "trend.usage")
         return
     ctx = services(context)
-    topic = await topics.get_topic(ctx.db, args[0])
+    topic = await topics.get_topic(ctx.db, args[0], visible_to=update.effective_chat.id)
     if topic is None:
         await reply(update, context, "error.unknown_topic", names=args[0])
         return
