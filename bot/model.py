@@ -31,6 +31,7 @@ class FeedHealth:
     consecutive_failures: int
     next_poll_at: float
     entries_seen: int
+    last_new_at: float | None = None  # a poll last found an entry not seen before
 
 
 @dataclass(frozen=True)
