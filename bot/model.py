@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,8 +54,18 @@ class Entry:
 
     @property
     def alert_key(self) -> str:
-        """Identity for alerting: the same link in two feeds is one story item."""
-        return canonical_link(self.link) if self.link else self.key
+        """Identity for alerting: the same link in two feeds is one story item, and an
+        item without a link is its text (a guid may change at every poll)."""
+        return canonical_link(self.link) if self.link else content_key(self.title, self.summary)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def content_key(title: str, summary: str) -> str:
+    """A linkless item's identity: its title and summary, case and spacing aside."""
+    text = _SPACES.sub(" ", f"{title}\n{summary}").strip().casefold()
+    return "text:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

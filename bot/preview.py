@@ -17,6 +17,7 @@ from typing import TextIO
 import httpx
 
 from bot.config import Config, FeedConfig
+from bot.feeds import one_line
 from bot.feeds.fetch import FetchError, make_client
 from bot.feeds.poll import fetch_and_parse
 from bot.matching.index import TopicIndex, TopicQuery, compile_topics
@@ -108,7 +109,9 @@ async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: 
                     return feed, await fetch_and_parse(client, feed.url, feed.language,
                                                        config.polling)
                 except (FetchError, httpx.HTTPError) as exc:
-                    return feed, str(exc) or type(exc).__name__
+                    return feed, one_line(exc)
+                except Exception as exc:  # one feed's surprise is that feed's line, no more
+                    return feed, f"unexpected error: {type(exc).__name__}: {one_line(exc)}"
 
         for next_done in asyncio.as_completed([one(f) for f in config.feeds]):
             feed, result = await next_done

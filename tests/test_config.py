@@ -226,3 +226,17 @@ def test_topic_titles_per_language_and_the_default_time_zone():
         "bot.default_timezone: unknown time zone 'Mars/Olympus' "
         "(use an IANA name like \"Europe/Paris\")",
         "topics[0].title_de: unknown key"]
+
+
+def test_adaptive_polling_bounds_widen_to_a_short_interval_and_must_be_ordered():
+    config = parse_config({"polling": {"interval": "10s"}}, {})
+    assert config.polling.adaptive is True
+    assert (config.polling.min_interval, config.polling.max_interval) == (10, 7200)
+    with pytest.raises(ConfigError, match="polling.min_interval: 7200s is longer"):
+        parse_config({"polling": {"min_interval": "2h", "max_interval": "1h"}}, {})
+
+
+def test_websub_listen_must_be_host_and_port():
+    assert parse_config({}, {}).websub.public_url == ""
+    with pytest.raises(ConfigError, match="websub.listen: 'nowhere' is not HOST:PORT"):
+        parse_config({"websub": {"listen": "nowhere"}}, {})

@@ -106,7 +106,7 @@ async def transmit(sender: Sender, item: OutboxItem, out: Outgoing,
         return out.edit_message_id
     thread_id = out.thread_id if out.thread_id is not None else item.thread_id
     return await sender.send(item.chat_id, thread_id, out.html, on_start=on_start,
-                             buttons=out.buttons, reply_to=out.reply_to)
+                             buttons=out.buttons, reply_to=out.reply_to, silent=item.silent)
 
 
 async def compose(db: Database, item: OutboxItem, render: RenderAlert, timezone: str,

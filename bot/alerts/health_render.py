@@ -10,10 +10,13 @@ import html
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from bot.alerts.render import shorten
 from bot.locale_format import format_elapsed, format_moment
 from bot.telegram.i18n import t
 
-ERROR_LENGTH = 500  # a one-line error; past this it is noise
+# UTF-16 units of each of the feed's texts in a report: together far within Telegram's
+# 4,096, however long a feed's name or a server's reason phrase.
+NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 200, 1000, 500
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,10 @@ def render_health_report(notice: HealthNotice, language: str, zone: tzinfo) -> s
     since, reported = notice.since, notice.reported_at
     lasted = (reported - since) if since is not None and reported is not None else None
     values = {
-        "feed": html.escape(notice.feed_name or notice.feed_url, quote=False),
-        "url": html.escape(notice.feed_url, quote=False),
-        "error": html.escape((notice.error or "")[:ERROR_LENGTH], quote=False),
+        "feed": html.escape(shorten(notice.feed_name or notice.feed_url, NAME_SHOWN),
+                            quote=False),
+        "url": html.escape(shorten(notice.feed_url, URL_SHOWN), quote=False),
+        "error": html.escape(shorten(notice.error or "", ERROR_SHOWN), quote=False),
         "since": _when(since, zone, language),
         "success": _when(notice.last_success_at, zone, language),
         "duration": format_elapsed(lasted or 0.0, language),

@@ -53,7 +53,8 @@ def draw_trend(chart: TrendChart) -> bytes:
         axes.bar(slots, values, bottom=bottom, width=0.8, label=chart.legend.get(language, language),
                  color=COLOURS.get(language), align="center")
         bottom = [b + v for b, v in zip(bottom, values)]
-    axes.set_title(chart.title)
+    # A topic's title is text, not TeX: "$5 to $10" must not start mathtext.
+    axes.set_title(chart.title, parse_math=False, usetex=False)
     axes.set_xlabel(chart.x_label)
     axes.set_ylabel(chart.y_label)
     ticks = tick_positions(len(slots))

@@ -21,6 +21,8 @@ MAX_REDIRECTS = 5
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 _REDIRECTS = (301, 302, 303, 307, 308)
+REASON_MAX = 100  # characters of an HTTP reason phrase kept in a feed's error
+URL_SHOWN = 200  # characters of a URL named in a feed's error
 
 class FetchError(FeedError):
     """A fetch that failed in an expected way; str() is one line for the feed's health.
@@ -112,8 +114,7 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     for _hop in range(MAX_REDIRECTS + 1):
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise FetchError(f"refused: not an http(s) URL: {url}")
+        _check_url(url)
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code in _REDIRECTS and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
@@ -125,7 +126,9 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
                 await response.aread()  # drained, so the connection goes back to the pool
                 return FetchResult(url, 304, b"", None, etag, last_modified)
             if response.status_code != 200:
-                reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+                # A reason phrase is the server's free text, kilobytes of it at worst.
+                reason = " ".join(response.reason_phrase.split())[:REASON_MAX]
+                reason = f" {reason}" if reason else ""
                 retry_after = None
                 if response.status_code in (429, 503):
                     retry_after = retry_after_seconds(response.headers.get("retry-after"),
@@ -136,6 +139,17 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
                                response.headers.get("etag"),
                                response.headers.get("last-modified"))
     raise FetchError("too many redirects")
+
+
+def _check_url(url: str) -> None:
+    """FetchError unless `url` (the feed's, or a redirect's Location) can be requested."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a port past 65535
+    except ValueError as exc:
+        raise FetchError(f"refused: malformed URL ({one_line(exc)}): {url[:URL_SHOWN]}") from None
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"refused: not an http(s) URL: {url[:URL_SHOWN]}")
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:

@@ -37,13 +37,19 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
     oldest = now - retention
 
     async with db.transaction() as conn:
+        # Known: this feed showed the key, or the same entry under another key (its
+        # link, or a linkless item's text, with a guid that changes at every poll).
         known: set[str] = set()
-        for part in _chunks(keys):
-            cursor = await conn.execute(
-                f"SELECT key FROM entries WHERE feed_id = ? AND key IN ({','.join('?' * len(part))})",
-                (feed.id, *part))
-            known.update(row[0] for row in await cursor.fetchall())
-        fresh = [batch[k] for k in keys if k not in known]
+        seen_as: set[str] = set()
+        for column, values in (("key", keys), ("alert_key", [e.alert_key for e in batch.values()])):
+            for part in _chunks(values):
+                cursor = await conn.execute(
+                    f"SELECT key, alert_key FROM entries WHERE feed_id = ? AND {column} IN "
+                    f"({','.join('?' * len(part))})", (feed.id, *part))
+                for key, alert_key in await cursor.fetchall():
+                    known.add(key)
+                    seen_as.add(alert_key)
+        fresh = [batch[k] for k in keys if k not in known and batch[k].alert_key not in seen_as]
 
         if known:
             await conn.executemany(

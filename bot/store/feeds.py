@@ -11,6 +11,9 @@ from bot.model import Feed, FeedHealth
 from bot.store.config_seeds import entry_changed
 from bot.store.db import Database
 from bot.store.health_reports import LedgerRow, add_reports
+from bot.store.websub import mark_unsubscribing
+
+ERROR_MAX = 500  # characters of a poll's error kept: whatever a server sent, a row stays small
 
 _FEED_COLUMNS = "id, url, language, name, interval_s"
 _HEALTH_COLUMNS = ("id, last_success_at, last_error, last_error_at, failing_since, "
@@ -98,8 +101,12 @@ async def add_feed(db: Database, url: str, language: str, name: str = "",
 async def delete_feed(db: Database, url: str) -> bool:
     """Stop following a feed; its entries (and their matches) go with it."""
     async with db.transaction() as conn:
-        cursor = await conn.execute("DELETE FROM feeds WHERE url = ?", (url,))
-        return cursor.rowcount > 0
+        row = await (await conn.execute("SELECT id FROM feeds WHERE url = ?", (url,))).fetchone()
+        if row is None:
+            return False
+        await mark_unsubscribing(conn, row["id"], time.time())  # its hub is told to stop
+        await conn.execute("DELETE FROM feeds WHERE id = ?", (row["id"],))
+        return True
 
 
 async def list_feeds(db: Database) -> list[Feed]:
@@ -168,7 +175,7 @@ async def record_failure(db: Database, feed_id: int, now: float, error: str,
         "UPDATE feeds SET last_error = ?, last_error_at = ?, "
         "failing_since = COALESCE(failing_since, ?), "
         "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
-        (error, now, now, next_poll_at, feed_id),
+        (error[:ERROR_MAX], now, now, next_poll_at, feed_id),
     )
 
 

@@ -13,7 +13,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.alerts.render import clean, format_time, shorten
-from bot.config import is_time_zone
+from bot.config import time_zone_named
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, stories, topics
 from bot.telegram.access import (
@@ -300,9 +300,9 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if len(args) != 1 or len(channels) > 1:
         await reply(update, context, "timezone.usage")
         return
-    zone = args[0]
-    if not is_time_zone(zone):
-        await reply(update, context, "timezone.unknown", timezone=zone)
+    zone = time_zone_named(args[0])
+    if zone is None:
+        await reply(update, context, "timezone.unknown", timezone=args[0][:64])
         return
     target = await _target(update, context, channels)
     if target is None:

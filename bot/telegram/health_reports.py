@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 def health_text(report: ledger.WaitingReport, language: str, zone: str | None) -> str:
-    """The message for one report, as Telegram HTML with the feed's text escaped."""
+    """The message for one report, as Telegram HTML with the feed's text cut to fit and
+    escaped (alerts/health_render.py)."""
     return render_health_report(HealthNotice(
         report.state, report.feed_name, report.feed_url, report.error, report.since,
         report.last_success_at, report.created_at), language, zone_or_utc(zone))
