@@ -91,6 +91,15 @@ class SurgesConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    """When the bot admins are told about a feed: failing this long, or answering but
+    with nothing new this long (stale)."""
+
+    report_after: float = 24 * 3600.0
+    stale_after: float = 7 * 86400.0
+
+
+@dataclass(frozen=True)
 class StoriesConfig:
     window: float = 48 * 3600.0  # an entry joins a story whose latest entry is this recent
 
@@ -119,6 +128,7 @@ class Config:
     translation: TranslationConfig = TranslationConfig()
     surges: SurgesConfig = SurgesConfig()
     stories: StoriesConfig = StoriesConfig()
+    health: HealthConfig = HealthConfig()
     websub: WebSubConfig = WebSubConfig()
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
@@ -325,6 +335,10 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     st = _Reader(problems, top.get("stories", dict, {}), "stories")
     stories = StoriesConfig(window=st.duration("window", StoriesConfig.window))
     st.finish()
+    h = _Reader(problems, top.get("health", dict, {}), "health")
+    health = HealthConfig(report_after=h.duration("report_after", HealthConfig.report_after),
+                          stale_after=h.duration("stale_after", HealthConfig.stale_after))
+    h.finish()
 
     feeds = _parse_feeds(problems, warnings, top.get("feeds", list, []))
     topics = _parse_topics(problems, top.get("topics", list, []))
@@ -333,7 +347,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(bot=bot, storage=storage, polling=polling, translation=translation,
-                  surges=surges, stories=stories, websub=websub, feeds=feeds, topics=topics,
+                  surges=surges, stories=stories, health=health, websub=websub, feeds=feeds,
+                  topics=topics,
                   warnings=tuple(warnings))
 
 

@@ -33,6 +33,12 @@ class FeedHealth:
     consecutive_failures: int
     next_poll_at: float
     entries_seen: int
+    last_new_at: float | None = None  # a poll last found an entry not seen before
+
+    def stale(self, now: float, after: float) -> bool:
+        """Answering, but with nothing new for `after` seconds (health.stale_after)."""
+        return (self.failing_since is None and self.last_success_at is not None
+                and self.last_new_at is not None and self.last_new_at <= now - after)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
               e.published.timestamp(), now, now, int(e.key in waiting)) for e in fresh])
-        await count_entries_seen(conn, feed.id, len(fresh))
+        await count_entries_seen(conn, feed.id, len(fresh), now)
 
         ids: dict[str, int] = {}
         wanted_keys = [e.key for e in wanted]

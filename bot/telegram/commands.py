@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import html
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import format_time, shorten
+from bot.alerts.render import clean, format_time, shorten
 from bot.config import time_zone_named
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, stories, topics
@@ -25,9 +27,11 @@ from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
 from bot.topics.personal import PERSONAL_LIMIT
+from bot.translation.titles import title_in
 
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
+RECENT_TITLE_LENGTH = 300
 # A page of /topics: one button per topic and a row to turn pages stay under Telegram's
 # 100 buttons, and the lines, each cut to LINE_MAX, under its 4,096 units.
 TOPICS_PER_PAGE = 20
@@ -411,16 +415,34 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lang = await language_of(context, update.effective_chat.id)
     zone = await timezone_of(context, update.effective_chat.id)
     story_of = await stories.stories_of_entries(db, [m.entry_id for m in found])
-    blocks = [t(lang, "recent.header", name=name)]
-    for match in found:
-        line = t(lang, "recent.line", date=format_time(match.published, zone, lang),
-                 feed=match.feed_name, language=match.language,
-                 title=match.title[:300], link=match.link)
-        if match.entry_id in story_of:
-            line += "\n" + t(lang, "stories.recent", id=story_of[match.entry_id])
-        blocks.append(line)
-    await reply_text(update, "\n\n".join(blocks),
+    translator = services(context).translator
+    titles = await asyncio.gather(*(title_in(translator, m.title, m.language, lang)
+                                    for m in found))
+    await reply_text(update, recent_listing(lang, zone, name, found, titles, story_of),
+                     parse_mode=ParseMode.HTML,
                      link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+def recent_listing(lang: str, zone: str | None, name: str, found: list[topics.RecentMatch],
+                   titles: list[str], story_of: dict[int, int]) -> str:
+    """/recent's answer as Telegram HTML: per match its time in the chat's zone, outlet and
+    language, its title in the chat's language as a link (never the bare address), and
+    its story."""
+    blocks = [html.escape(t(lang, "recent.header", name=name), quote=False)]
+    for match, title in zip(found, titles):
+        title = shorten(clean(title), RECENT_TITLE_LENGTH)
+        linked = (f'<a href="{html.escape(match.link, quote=True)}">'
+                  f'{html.escape(title, quote=False)}</a>'
+                  if match.link.lower().startswith(("http://", "https://"))
+                  else html.escape(title, quote=False))
+        line = html.escape(t(lang, "recent.line", date=format_time(match.published, zone, lang),
+                             feed=match.feed_name, language=match.language, title="\x00"),
+                           quote=False).replace("\x00", linked)
+        if match.entry_id in story_of:
+            line += "\n" + html.escape(t(lang, "stories.recent", id=story_of[match.entry_id]),
+                                       quote=False)
+        blocks.append(line)
+    return "\n\n".join(blocks)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -21,6 +21,7 @@ from bot.telegram.arguments import positive_int
 from bot.telegram.commands import arguments_and_target
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import plural, t
+from bot.translation.titles import title_in
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,7 @@ CALLBACK_ALERT_LENGTH = 200  # Telegram's limit for a callback answer's text
 
 async def _title_in(context: ContextTypes.DEFAULT_TYPE, entry: stories.StoryEntry,
                     lang: str) -> str:
-    translator = services(context).translator
-    if translator is None or entry.language == lang:
-        return entry.title
-    try:
-        translation = await translator.translate_entry(entry.title, "", entry.language, lang)
-    except Exception:  # the translator promises not to raise; the original title will do
-        log.warning("translating a story title failed", exc_info=True)
-        return entry.title
-    return translation.title if translation.translated else entry.title
+    return await title_in(services(context).translator, entry.title, entry.language, lang)
 
 
 async def _listing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, story_id: int) -> str:
