@@ -63,5 +63,5 @@ async def build_pipeline(db: Database, config: Config, translator: Translator, s
     matching = await MatchStage.load(db, cluster=cluster, pending=pending,
                                      queued=deliverer.notify)
     poller = FeedPoller(db, config.polling, config.storage, pending=pending,
-                        on_feed_health=on_feed_health)
+                        on_feed_health=on_feed_health, health=config.health)
     return Pipeline(poller, matching, deliverer)

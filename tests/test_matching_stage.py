@@ -4,6 +4,7 @@ once, even across a crash; it takes them from the store itself."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from datetime import UTC, datetime
 
@@ -194,6 +195,7 @@ class LoopSteps:
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.worst_step = ""
         self.steps = 0
 
     def __enter__(self) -> LoopSteps:
@@ -206,7 +208,9 @@ class LoopSteps:
                 return run(handle)
             finally:
                 meter.steps += 1
-                meter.worst = max(meter.worst, time.thread_time() - started)
+                took = time.thread_time() - started
+                if took > meter.worst:
+                    meter.worst, meter.worst_step = took, repr(handle)
 
         asyncio.events.Handle._run = timed
         return self
@@ -224,6 +228,8 @@ async def test_a_backlog_of_66000_pending_entries_never_holds_the_loop_and_stop_
         await remember_entries(db, feed, backlog[start:start + 11_000], NOW.timestamp(),
                                baseline=False)
     assert await pending_count(db) == 66_000
+    del backlog  # the service holds none of it in memory (nor its garbage collection)
+    gc.collect()
     stage = await MatchStage.load(db)
     stop = asyncio.Event()
     ticks = 0
@@ -248,7 +254,8 @@ async def test_a_backlog_of_66000_pending_entries_never_holds_the_loop_and_stop_
     assert 0 < left <= 50_000  # the rest waits in the store for the next start
     assert took < 5.0  # within a batch, not the backlog
     assert ticks > 20 and steps.steps > 1000
-    assert steps.worst < 0.05, f"one loop step took {steps.worst * 1000:.0f} ms of CPU"
+    assert steps.worst < 0.05, (
+        f"one loop step took {steps.worst * 1000:.0f} ms of CPU: {steps.worst_step}")
 
     stage = await MatchStage.load(db)  # the next start finishes the work
     queued = await stage.match_pending()

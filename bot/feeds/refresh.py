@@ -20,7 +20,7 @@ from bot.feeds.schedule import next_poll_after_success
 from bot.feeds.update import plan_update
 from bot.model import Entry, Feed, FeedState, FeedUpdate, StoredEntry
 from bot.store.db import Database
-from bot.store.entries import apply_feed_update, known_keys, stored_entries
+from bot.store.entries import apply_feed_update, known_entries, stored_entries
 from bot.store.feeds import DueFeed
 
 Parse = Callable[..., list[Entry]]  # parse_entries' signature; run in a worker process
@@ -45,10 +45,10 @@ async def refresh_feed(db: Database, client: httpx.AsyncClient, pool: ParsePool,
         return FeedUpdate(feed, now, state=state), None
     entries = await pool.run(parse, result.body, result.content_type, feed.language,
                              datetime.fromtimestamp(now, UTC), result.url)
-    known = await known_keys(db, feed.id, [entry.key for entry in entries])
+    known, seen_as = await known_entries(db, feed.id, entries)
     state = FeedState(now, next_at, result.etag, result.last_modified, True)
     return plan_update(feed, entries, known, now, baseline=not due.baseline_done,
-                       retention=retention, state=state), len(entries)
+                       retention=retention, seen_as=seen_as, state=state), len(entries)
 
 
 async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], now: float,
@@ -57,8 +57,9 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
     """Store entries that came without a fetch (as a poll would, its feed state untouched);
     those now waiting for matching, with their ids."""
     entries = list(entries)
-    known = await known_keys(db, feed.id, [entry.key for entry in entries])
-    update = plan_update(feed, entries, known, now, baseline=baseline, retention=retention)
+    known, seen_as = await known_entries(db, feed.id, entries)
+    update = plan_update(feed, entries, known, now, baseline=baseline, retention=retention,
+                         seen_as=seen_as)
     await apply_feed_update(db, update)
     return await stored_entries(db, feed.id,
                                 [e.key for e in update.new if e.key in update.pending])

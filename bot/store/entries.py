@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from bot.matching.backtest import StoredText
+from bot.matching.search import SearchableEntry
 from bot.model import Entry, Feed, FeedUpdate, StoredEntry
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen, write_success
@@ -18,15 +20,23 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start:start + _CHUNK]
 
 
-async def known_keys(db: Database, feed_id: int, keys: Sequence[str]) -> set[str]:
-    """Which of `keys` this feed has stored already."""
+async def known_entries(db: Database, feed_id: int,
+                        entries: Sequence[Entry]) -> tuple[set[str], set[str]]:
+    """(stored keys, their alert keys) of this feed's entries that are `entries`: the same
+    key, or the same entry under another key (its link, or a linkless item's text, with
+    a guid that changes at every poll)."""
     known: set[str] = set()
-    for part in _chunks(list(keys)):
-        rows = await db.fetchall(
-            f"SELECT key FROM entries WHERE feed_id = ? AND key IN ({','.join('?' * len(part))})",
-            (feed_id, *part))
-        known.update(row[0] for row in rows)
-    return known
+    seen_as: set[str] = set()
+    for column, values in (("key", [e.key for e in entries]),
+                           ("alert_key", [e.alert_key for e in entries])):
+        for part in _chunks(values):
+            rows = await db.fetchall(
+                f"SELECT key, alert_key FROM entries WHERE feed_id = ? AND {column} IN "
+                f"({','.join('?' * len(part))})", (feed_id, *part))
+            for key, alert_key in rows:
+                known.add(key)
+                seen_as.add(alert_key)
+    return known, seen_as
 
 
 async def apply_feed_update(db: Database, update: FeedUpdate) -> None:
@@ -48,7 +58,7 @@ async def apply_feed_update(db: Database, update: FeedUpdate) -> None:
                 [(feed_id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
                   e.published.timestamp(), now, now, int(e.key in update.pending))
                  for e in update.new])
-            await count_entries_seen(conn, feed_id, max(cursor.rowcount, 0))
+            await count_entries_seen(conn, feed_id, max(cursor.rowcount, 0), now)
         if update.state is not None:
             await write_success(conn, feed_id, update.state)
 
@@ -64,12 +74,43 @@ async def stored_entries(db: Database, feed_id: int, keys: Sequence[str]) -> lis
     return [found[key] for key in keys if key in found]
 
 
-async def prune_entries(db: Database, now: float, retention: float) -> int:
-    """Delete entries no feed has shown within `retention`; their matches cascade."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute("DELETE FROM entries WHERE last_seen_at < ?",
-                                    (now - retention,))
-        return cursor.rowcount
+# Entries deleted per transaction when pruning: each deletion cascades to matches,
+# digest items, story entries and outbox links, so a batch is a few milliseconds of
+# the one connection every loop shares, and other work gets it between batches.
+PRUNE_BATCH = 200
+
+# Entries of a feed past the retention that are still listed in it. A feed answering
+# 304 shows the document of its last 200 unchanged: the entries that document listed
+# (those its feed saw last, at the feed's latest last_seen_at) are still listed, as
+# long as the feed still answers. Pruning them would make the next 200 find them new.
+_PRUNABLE = """
+SELECT e.id FROM entries e JOIN feeds f ON f.id = e.feed_id
+WHERE e.last_seen_at < :cutoff
+  AND NOT (COALESCE(f.last_success_at, 0) >= :cutoff
+           AND e.last_seen_at = (SELECT MAX(x.last_seen_at) FROM entries x
+                                 WHERE x.feed_id = e.feed_id))
+ORDER BY e.last_seen_at LIMIT :batch
+"""
+
+
+async def prune_entries(db: Database, now: float, retention: float,
+                        batch: int = PRUNE_BATCH) -> int:
+    """Delete entries no feed has shown within `retention`; their matches cascade.
+
+    Entries still listed by a feed that answers 304 are kept. Deletes `batch`
+    entries per transaction and yields to the event loop between transactions,
+    so pruning a large backlog never holds the connection for long."""
+    params = {"cutoff": now - retention, "batch": batch}
+    total = 0
+    while True:
+        async with db.transaction() as conn:
+            cursor = await conn.execute(
+                f"DELETE FROM entries WHERE id IN ({_PRUNABLE})", params)
+            removed = max(cursor.rowcount, 0)
+        total += removed
+        if removed < batch:
+            return total
+        await asyncio.sleep(0)  # the lock's waiters go first: they queued before us
 
 
 def _stored(row) -> StoredEntry:
@@ -114,3 +155,15 @@ async def texts_since(db: Database, since: float) -> list[StoredText]:
         "SELECT language, title, summary FROM entries WHERE published_at >= ? "
         "ORDER BY published_at DESC, id DESC", (since,))
     return [StoredText(row["language"], row["title"], row["summary"]) for row in rows]
+
+
+async def searchable_since(db: Database, since: float) -> list[SearchableEntry]:
+    """Every stored entry published at or after `since`, newest first, with its outlet:
+    what /search looks through."""
+    rows = await db.fetchall(
+        "SELECT e.id, e.language, e.title, e.summary, e.link, e.published_at, "
+        "COALESCE(NULLIF(f.name, ''), f.url) AS outlet FROM entries e "
+        "JOIN feeds f ON f.id = e.feed_id WHERE e.published_at >= ? "
+        "ORDER BY e.published_at DESC, e.id DESC", (since,))
+    return [SearchableEntry(row["id"], row["language"], row["title"], row["summary"],
+                            row["link"], row["outlet"], row["published_at"]) for row in rows]
