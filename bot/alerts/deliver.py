@@ -1,13 +1,17 @@
-"""Sends queued alerts at Telegram's pace: oldest first, chats in parallel, each chat in order.
+"""The one sender: every outbox row (alerts, story edits and replies, digest parts, surge
+alerts, health reports, notices) goes out at Telegram's pace, chats round-robin and in
+parallel, each chat in order, Telegram's answers read by one map (`senders._send_error`).
 
 Every state change is written before its side effect: a row is 'sending'
 before the send and 'sent' right after, so a crash repeats at most the
-messages in flight (see outbox.requeue_inflight and README.md).
+messages in flight, each once; a send that timed out (it may have arrived) is
+sent again once at most, from the queue, never in place (see README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import time
 from collections import deque
@@ -17,6 +21,7 @@ from functools import partial
 
 from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
 from bot.alerts.kept_writes import KeptWrites
+from bot.alerts.quiet import is_quiet
 from bot.alerts.render_stage import RenderStage
 from bot.alerts.senders import (
     ChatGone,
@@ -27,14 +32,17 @@ from bot.alerts.senders import (
     SendRejected,
     SendRetryAfter,
     SendTransient,
+    SendUnsure,
     TelegramSender,
+    ThreadGone,
 )
 from bot.backoff import backoff_delay
 from bot.store import outbox
 from bot.store.chats import deactivate_chat, migrate_chat, shown_timezone
 from bot.store.db import Database
-from bot.store.outbox import OutboxItem
+from bot.store.outbox import TEXT_KINDS, OutboxItem
 from bot.store.stories import stop_editing
+from bot.telegram.i18n import t
 from bot.translation.stage import Translate, TranslateStage
 
 __all__ = ["Deliverer", "DeliveryPolicy", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",
@@ -56,6 +64,11 @@ class DeliveryPolicy:
     per_chat_claim: int = 20
     poll_interval: float = 1.0  # look for rows due for retry this often
     max_in_flight: int = 64  # concurrent HTTP requests
+    # At most this many rows wait per chat: older alerts fold into one "N more" notice
+    # (at one message a second, a private chat's 500 take over 8 minutes to read).
+    chat_backlog: int = 500
+    fold_every: float = 10.0  # look for chats past `chat_backlog` this often
+    stop_grace: float = 3.0  # at stop, sends in flight get this long, then stay queued
 
     def scaled(self, factor: float) -> DeliveryPolicy:
         """The same policy with every interval multiplied by `factor` (tests)."""
@@ -78,10 +91,11 @@ class Deliverer:
                  policy: DeliveryPolicy | None = None, clock: Callable[[], float] = time.time,
                  console: bool = False, default_timezone: str = "UTC",
                  on_reuse: Callable[[str, str], None] | None = None, *,
-                 render: RenderStage | None = None) -> None:
+                 render: RenderStage | None = None, default_language: str = "en") -> None:
         """`render` draws a row's alert (the translate and render stages); without it,
         one is built on `translate`."""
         self.db = db
+        self.default_language = default_language  # notices to chats the bot has no row for
         self.console = console  # deliver the console's virtual chats instead of Telegram's
         self.sender = sender
         if render is None:
@@ -103,6 +117,9 @@ class Deliverer:
                                 on_kept=self._wake.set)
         self._stopping = False
         self._started = False
+        self._after: int | None = None  # the last chat served: the next claim starts after it
+        self._folded_at = float("-inf")
+        self.folded = 0  # alerts folded into "N more" notices
 
     def notify(self) -> None:
         """New rows were recorded: look now instead of at the next poll."""
@@ -141,15 +158,26 @@ class Deliverer:
                     return
                 await self._wait(None, self.policy.poll_interval)
 
-    async def shutdown(self, flush_for: float = 10.0) -> None:
-        """Let sends in flight finish and be recorded; claimed rows not yet sent go back."""
+    async def shutdown(self, flush_for: float = 2.0) -> None:
+        """Let sends in flight finish and be recorded (for `stop_grace` at most: a Bot API
+        that does not answer must not hold the stop); claimed rows not yet sent go back.
+
+        A send cut off here may have arrived: its row stays claimed, so the next start
+        sends it again (once), as after a crash."""
         self._stopping = True
         for chat_id, task in list(self._workers.items()):
             if chat_id not in self._sending:
                 task.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
-        leftover = [item.id for queue in self._queues.values() for item in queue]
+        workers = list(self._workers.values())
+        if workers:
+            _, late = await asyncio.wait(workers, timeout=self.policy.stop_grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        leftover = [item.id for queue in self._queues.values() for item in queue
+                    if item.chat_id not in self._sending]
         self._queues.clear()
+        self._sending.clear()
         if leftover:
             await self._kept.write("release of unsent alerts",
                                    partial(outbox.release, self.db, leftover))
@@ -185,14 +213,24 @@ class Deliverer:
     async def _fill(self) -> None:
         if not await self._kept.rewrite():
             return  # the database still refuses: claim nothing until it takes what happened
+        now = self.clock()
+        if not now - self._folded_at < self.policy.fold_every:
+            self._folded_at = now
+            for fold in await outbox.fold_backlogs(self.db, self.policy.chat_backlog, now):
+                self.folded += fold.count
+                log.warning("chat %s had more than %d messages waiting: %d alerts of %s "
+                            "folded into one notice", fold.chat_id, self.policy.chat_backlog,
+                            fold.count, fold.topic)
         held = sum(len(q) for q in self._queues.values())
         room = self.policy.capacity - held
         if room < max(1, self.policy.capacity // 4) and held:
             return  # claim in batches, not one row per finished send
-        items = await outbox.claim_due(self.db, self.clock(), room,
+        items = await outbox.claim_due(self.db, now, room,
                                        per_chat=self.policy.per_chat_claim,
                                        skip_chats=list(self._queues),
-                                       console=self.console)
+                                       console=self.console, after=self._after)
+        if items:
+            self._after = max(item.chat_id for item in items)
         for item in items:
             queue = self._queues.setdefault(item.chat_id, deque())
             queue.append(item)
@@ -237,6 +275,8 @@ class Deliverer:
     async def _compose(self, item: OutboxItem, editable: bool = True) -> Outgoing | None:
         """The message to send for `item`, drawn now; None once the row is marked dead."""
         try:
+            if item.kind in TEXT_KINDS:
+                return Outgoing(self._text(item))
             return await compose(self.db, item, self.render, self._timezone(item),
                                  editable=editable)
         except NothingToSend as exc:
@@ -260,7 +300,8 @@ class Deliverer:
             try:
                 async with self._in_flight:
                     message_id = await transmit(
-                        self.sender, item, out, lambda: self._sending.add(item.chat_id))
+                        self.sender, item, out, partial(self._sending.add, item.chat_id),
+                        quiet=is_quiet(item.chat_quiet, self._timezone(item), self.clock()))
             except EditImpossible as exc:
                 # Deleted, too old or too long: from now on a reply carries the coverage.
                 log.info("story message in chat %s cannot be edited (%s): replying",
@@ -273,6 +314,19 @@ class Deliverer:
                 continue
             except SendRetryAfter:
                 self.count_429 += 1  # the budget pauses everyone; the next send waits for it
+                continue
+            except ThreadGone as exc:
+                # General from now on, and the group is told once (a notice row).
+                log.info("forum thread %s of chat %s is gone (%s): General instead",
+                         item.thread_id, item.chat_id, exc.reason)
+                if item.thread_id is not None:
+                    await self._kept.write(f"thread {item.thread_id} of chat {item.chat_id} gone",
+                                           partial(outbox.thread_gone, self.db, item.chat_id,
+                                                   item.thread_id, self.clock()))
+                    self.notify()
+                if item.thread_id is None and out.thread_id is None:
+                    return await self._dead(item, exc.reason)
+                item, out = replace(item, thread_id=None), replace(out, thread_id=None)
                 continue
             except ChatMoved as exc:
                 log.info("chat %s became %s: its alerts follow", item.chat_id, exc.new_chat_id)
@@ -289,10 +343,26 @@ class Deliverer:
                 return "gone"
             except SendRejected as exc:
                 self.failures += 1
-                log.warning("alert %s to chat %s refused: %s", item.id, item.chat_id, exc.reason)
-                await self._kept.write(f"alert {item.id} dead",
-                                       partial(outbox.mark_dead, self.db, item.id, exc.reason))
-                return "dead"
+                log.warning("%s %s to chat %s refused: %s", item.kind, item.id, item.chat_id,
+                            exc.reason)
+                return await self._dead(item, exc.reason)
+            except SendUnsure as exc:
+                # It may have arrived: sent again once at most, from the queue, never here.
+                self.failures += 1
+                if item.unsure:
+                    log.error("%s %s to chat %s timed out again (%s): it may have arrived, "
+                              "not sent a third time", item.kind, item.id, item.chat_id,
+                              exc.reason)
+                    return await self._dead(item, f"timed out twice, may have arrived: "
+                                                  f"{exc.reason}")
+                delay = backoff_delay(item.attempts - 1, self.policy.retry_base,
+                                      self.policy.retry_max)
+                log.warning("%s %s to chat %s timed out (%s): may have arrived; sent again "
+                            "once in %.0fs", item.kind, item.id, item.chat_id, exc.reason, delay)
+                await self._kept.write(f"alert {item.id} retry",
+                                       partial(outbox.mark_retry, self.db, item.id, exc.reason,
+                                               self.clock() + delay, unsure=True))
+                return "deferred"
             except SendTransient as exc:
                 attempt += 1
                 delay = backoff_delay(item.attempts + attempt - 1, self.policy.retry_base,
@@ -317,5 +387,19 @@ class Deliverer:
             if backoff:  # outside _sending: shutdown may cancel this wait
                 await asyncio.sleep(backoff)
 
+    async def _dead(self, item: OutboxItem, reason: str) -> str:
+        await self._kept.write(f"{item.kind} {item.id} dead",
+                               partial(outbox.mark_dead, self.db, item.id, reason))
+        return "dead"
+
     def _timezone(self, item: OutboxItem) -> str:
         return shown_timezone(item.chat_timezone, self.render.default_timezone)
+
+    def _text(self, item: OutboxItem) -> str:
+        """A digest part, surge alert or health report as decided; a notice drawn from the
+        catalog in the chat's language."""
+        if item.notice is None:
+            return item.body or ""
+        values = {name: html.escape(value) if isinstance(value, str) else value
+                  for name, value in item.notice.get("values", {}).items()}
+        return t(item.chat_language or self.default_language, item.notice["key"], **values)

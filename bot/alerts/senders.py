@@ -1,7 +1,8 @@
 """Where alerts go: Telegram through python-telegram-bot, or stdout for `run --console`.
 
-A sender's failures are four specific exceptions, so delivery decides what to
-do from what happened, not from which library said it.
+A sender's failures are a few specific exceptions (`_send_error` is the one map of
+Telegram's answers), so delivery decides what to do from what happened, not from
+which library said it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -25,6 +27,7 @@ from telegram.error import (
     Forbidden,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 
 from bot.alerts.render import console_text
@@ -63,6 +66,15 @@ class SendTransient(SendError):
     """Network trouble or a server error: the same send may work later."""
 
 
+class SendUnsure(SendTransient):
+    """The request left and no answer came (timed out): Telegram may have the message.
+    Sending it again may repeat it, so it is sent again once at most."""
+
+
+class ThreadGone(SendError):
+    """The forum thread the message was for was deleted; the chat is fine."""
+
+
 class SendRejected(SendError):
     """Telegram refused this message for good (e.g. bad request); other messages may pass."""
 
@@ -78,9 +90,9 @@ Buttons = tuple[tuple[str, str], ...]  # (label, callback data), one button per 
 class Sender(Protocol):
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
-                   reply_to: int | None = None) -> int:
-        """Send one HTML message (a reply to `reply_to`, if given); its message id.
-        Raises a SendError.
+                   reply_to: int | None = None, silent: bool = False) -> int:
+        """Send one HTML message (a reply to `reply_to`, if given; without a
+        notification sound if `silent`); its message id. Raises a SendError.
 
         `on_start` is called when the message leaves (after waiting its turn): from
         then on it may have reached the chat, whatever happens to this call."""
@@ -126,7 +138,7 @@ class TelegramSender:
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
-                   reply_to: int | None = None) -> int:
+                   reply_to: int | None = None, silent: bool = False) -> int:
         reply = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                  if reply_to is not None else None)
         try:
@@ -134,7 +146,7 @@ class TelegramSender:
                 chat_id=chat_id, text=html, parse_mode=ParseMode.HTML,
                 message_thread_id=thread_id, link_preview_options=self.previews,
                 reply_markup=_keyboard(buttons), reply_parameters=reply,
-                **self._limit_args(on_start))
+                disable_notification=silent or None, **self._limit_args(on_start))
         except TelegramError as exc:
             raise _send_error(exc) from None
         return message.message_id
@@ -165,7 +177,8 @@ def _keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
 
 
 def _send_error(exc: TelegramError) -> SendError:
-    """PTB's error as the SendError delivery decides from."""
+    """PTB's error as the SendError delivery decides from: the one map of Telegram's
+    answers for everything the bot sends on its own."""
     if isinstance(exc, RetryAfter):
         return SendRetryAfter(retry_after_seconds(exc))
     if isinstance(exc, Forbidden):
@@ -173,11 +186,26 @@ def _send_error(exc: TelegramError) -> SendError:
     if isinstance(exc, ChatMigrated):
         return ChatMoved(exc.new_chat_id)
     if isinstance(exc, BadRequest):
-        if any(phrase in exc.message.lower() for phrase in _GONE):
+        text = exc.message.lower()
+        if "thread not found" in text or "topic_deleted" in text:
+            return ThreadGone(exc.message)
+        if any(phrase in text for phrase in _GONE):
             return ChatGone(exc.message)
-        return SendRejected(exc.message)
-    # NetworkError (TimedOut, 5xx answers) and anything else: the same call may work later
-    return SendTransient(f"{type(exc).__name__}: {exc.message}")
+        return SendRejected(exc.message)  # too long, bad HTML, ...: this message only
+    reason = f"{type(exc).__name__}: {exc.message}"
+    if isinstance(exc, TimedOut) and _may_have_arrived(exc):
+        return SendUnsure(reason)
+    # NetworkError (refused connections, 5xx answers) and anything else: not delivered,
+    # the same call may work later
+    return SendTransient(reason)
+
+
+def _may_have_arrived(exc: TimedOut) -> bool:
+    """A timeout while connecting or waiting for a pooled connection sent nothing; one
+    while writing or reading the answer may have delivered the message."""
+    cause = exc.__cause__
+    return not isinstance(cause, (httpx.ConnectTimeout, httpx.PoolTimeout)) and \
+        "pool timeout" not in exc.message.lower()
 
 
 CONSOLE_SHOWN = 1000  # printed blocks whose text an identical redraw is checked against
@@ -193,7 +221,7 @@ class ConsoleSender:
 
     async def send(self, chat_id: int, thread_id: int | None, html: str,
                    on_start: OnStart | None = None, *, buttons: Buttons = (),
-                   reply_to: int | None = None) -> int:
+                   reply_to: int | None = None, silent: bool = False) -> int:
         message_id = self._print(html, on_start)
         self._remember(message_id, html)
         return message_id
