@@ -135,7 +135,7 @@ def render_digest(language: str, period: str, topics: list[DigestTopic],
             blocks.append((f"• {head}\n  <i>{_e(facts)}</i>", f"• {plain}\n  {facts}"))
         hidden = len(topic.stories) - STORIES_SHOWN
         if hidden > 0:
-            more = t(language, "digest.more", count=format_number(hidden, language))
+            more = plural(language, "digest.more", hidden)
             blocks.append((f"<i>{_e(more)}</i>", more))
     return _pack(blocks)
 

@@ -265,16 +265,16 @@ async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
     return [SurgeChat(row["id"], row["language"], row["title"]) for row in rows]
 
 
-async def matches_per_day(db: Database, topic: str, since: float, until: float
-                          ) -> list[tuple[str, str, int]]:
-    """(UTC day as YYYY-MM-DD, language, matched entries) of a topic in [since, until)."""
+async def matched_published(db: Database, topic: str, since: float, until: float
+                            ) -> list[tuple[float, str]]:
+    """(publication time, language) of each entry the topic matched, published in
+    [since, until); an item two feeds published is one entry (its alert key)."""
     rows = await db.fetchall(
-        "SELECT date(m.matched_at, 'unixepoch') AS day, e.language, "
-        "COUNT(DISTINCT e.alert_key) AS n FROM matches m "
+        "SELECT MIN(e.published_at) AS published, e.language FROM matches m "
         "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
-        "WHERE t.name = ? AND m.matched_at >= ? AND m.matched_at < ? "
-        "GROUP BY day, e.language ORDER BY day", (topic, since, until))
-    return [(row["day"], row["language"], row["n"]) for row in rows]
+        "WHERE t.name = ? AND e.published_at >= ? AND e.published_at < ? "
+        "GROUP BY e.alert_key, e.language", (topic, since, until))
+    return [(row["published"], row["language"]) for row in rows]
 
 
 async def move_chat(conn, old_id: int, new_id: int) -> None:

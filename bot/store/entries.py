@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from bot.matching.backtest import StoredText
+from bot.matching.search import SearchableEntry
 from bot.model import Entry, Feed, StoredEntry
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen
@@ -76,7 +77,7 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
               e.published.timestamp(), now, now, int(e.key in waiting)) for e in fresh])
-        await count_entries_seen(conn, feed.id, len(fresh))
+        await count_entries_seen(conn, feed.id, len(fresh), now)
 
         ids: dict[str, int] = {}
         wanted_keys = [e.key for e in wanted]
@@ -169,3 +170,15 @@ async def texts_since(db: Database, since: float) -> list[StoredText]:
         "SELECT language, title, summary FROM entries WHERE published_at >= ? "
         "ORDER BY published_at DESC, id DESC", (since,))
     return [StoredText(row["language"], row["title"], row["summary"]) for row in rows]
+
+
+async def searchable_since(db: Database, since: float) -> list[SearchableEntry]:
+    """Every stored entry published at or after `since`, newest first, with its outlet:
+    what /search looks through."""
+    rows = await db.fetchall(
+        "SELECT e.id, e.language, e.title, e.summary, e.link, e.published_at, "
+        "COALESCE(NULLIF(f.name, ''), f.url) AS outlet FROM entries e "
+        "JOIN feeds f ON f.id = e.feed_id WHERE e.published_at >= ? "
+        "ORDER BY e.published_at DESC, e.id DESC", (since,))
+    return [SearchableEntry(row["id"], row["language"], row["title"], row["summary"],
+                            row["link"], row["outlet"], row["published_at"]) for row in rows]
