@@ -40,6 +40,7 @@ class BotConfig:
     api_base_url: str = ""
     default_language: str = "en"
     default_timezone: str = "UTC"  # IANA zone of chats that set none with /timezone
+    personal_topics: bool = False  # anyone may define topics of their own in a private chat
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,15 @@ class SurgesConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    """When the bot admins are told about a feed: failing this long, or answering but
+    with nothing new this long (stale)."""
+
+    report_after: float = 24 * 3600.0
+    stale_after: float = 7 * 86400.0
+
+
+@dataclass(frozen=True)
 class StoriesConfig:
     window: float = 48 * 3600.0  # an entry joins a story whose latest entry is this recent
 
@@ -118,6 +128,7 @@ class Config:
     translation: TranslationConfig = TranslationConfig()
     surges: SurgesConfig = SurgesConfig()
     stories: StoriesConfig = StoriesConfig()
+    health: HealthConfig = HealthConfig()
     websub: WebSubConfig = WebSubConfig()
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
@@ -260,7 +271,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         default_timezone = "UTC"
     bot = BotConfig(token=token.strip(), admins=tuple(admins), api_base_url=api_base_url,
                     default_language=b.language("default_language", "en"),
-                    default_timezone=default_timezone)
+                    default_timezone=default_timezone,
+                    personal_topics=b.get("personal_topics", bool, False))
     b.finish()
 
     s = _Reader(problems, top.get("storage", dict, {}), "storage")
@@ -323,6 +335,10 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     st = _Reader(problems, top.get("stories", dict, {}), "stories")
     stories = StoriesConfig(window=st.duration("window", StoriesConfig.window))
     st.finish()
+    h = _Reader(problems, top.get("health", dict, {}), "health")
+    health = HealthConfig(report_after=h.duration("report_after", HealthConfig.report_after),
+                          stale_after=h.duration("stale_after", HealthConfig.stale_after))
+    h.finish()
 
     feeds = _parse_feeds(problems, warnings, top.get("feeds", list, []))
     topics = _parse_topics(problems, top.get("topics", list, []))
@@ -331,7 +347,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(bot=bot, storage=storage, polling=polling, translation=translation,
-                  surges=surges, stories=stories, websub=websub, feeds=feeds, topics=topics,
+                  surges=surges, stories=stories, health=health, websub=websub, feeds=feeds,
+                  topics=topics,
                   warnings=tuple(warnings))
 
 

@@ -92,3 +92,12 @@ def format_duration(seconds: float, language: str) -> str:
 
 def _unit(amount: float, unit: str, language: str) -> str:
     return format_unit(amount, unit, length="long", locale=_locale(language))
+
+
+def format_elapsed(seconds: float, language: str) -> str:
+    """How long something has lasted, rounded to what a reader needs: whole days from two
+    days, whole hours from two hours, else whole minutes ('25 hours', '8 дней')."""
+    seconds = max(0.0, float(seconds))
+    size, unit = next(((size, unit) for size, unit in _UNITS if seconds >= 2 * size),
+                      _UNITS[-1])
+    return _unit(max(1, round(seconds / size)), unit, language)

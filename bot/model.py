@@ -33,6 +33,12 @@ class FeedHealth:
     consecutive_failures: int
     next_poll_at: float
     entries_seen: int
+    last_new_at: float | None = None  # a poll last found an entry not seen before
+
+    def stale(self, now: float, after: float) -> bool:
+        """Answering, but with nothing new for `after` seconds (health.stale_after)."""
+        return (self.failing_since is None and self.last_success_at is not None
+                and self.last_new_at is not None and self.last_new_at <= now - after)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Topic:
     title: str  # as first written; the title in a language without its own
     queries: dict[str, str] = field(default_factory=dict)  # language -> query text
     titles: dict[str, str] = field(default_factory=dict)  # language -> title shown in it
+    owner_id: int | None = None  # a personal topic's user (= their private chat); None: shared
 
     def title_in(self, language: str) -> str:
         """The title a chat reading `language` sees."""

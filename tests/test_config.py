@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_config, parse_duration
+from bot.config import ConfigError, HealthConfig, load_config, parse_config, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,6 +119,16 @@ def test_example_config_is_valid_and_documents_every_key():
                 "interval", "timeout", "max_bytes", "concurrency", "allow_private_addresses",
                 "provider", "base_url", "api_key"]:
         assert f"\n{key} =" in text, key
+
+
+def test_health_thresholds_are_read_and_checked():
+    config = parse_config({"health": {"report_after": "6h", "stale_after": "2d"}}, {})
+    assert (config.health.report_after, config.health.stale_after) == (6 * 3600, 2 * 86400)
+    assert parse_config({}, {}).health == HealthConfig(24 * 3600, 7 * 86400)
+    example = load_config(ROOT / "config.example.toml", env={})
+    assert example.health == HealthConfig(24 * 3600, 7 * 86400)
+    [problem] = problems_of({"health": {"stale_after": "soon"}})
+    assert problem.startswith("health.stale_after: ")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -257,3 +257,27 @@ async def test_the_next_digest_is_dated_in_the_chats_language_and_zone(world):
     await chats.set_language(world.db, USER, "ru")
     reply = await world.ask("/digest")
     assert re.search(r"следующая — \d{1,2} \w+\.? 20\d\d\s?г\., 08:00 CES?T\.$", reply), reply
+
+
+async def test_a_story_covered_by_hundreds_of_outlets_still_gets_its_digest_out(world):
+    # The story's line of outlets alone passes 4096 characters: Telegram would refuse
+    # it, and the digest, which took its matches, would be lost. It is shortened.
+    await world.ask("/digest every 1m")
+    first = await record(world.db, "outlet000", "en", "https://x/s0",
+                         "Troops cross the border", T0)
+    for n in range(1, 300):
+        await record(world.db, f"outlet{n:03d}-with-a-long-name", "en", f"https://x/s{n}",
+                     f"Troops cross the border ({n})", T0, first.story_id)
+    await record(world.db, "bbc", "en", "https://x/other", "Drones over Kyiv", T0)
+    clock = Clock(T0 + 40)
+    service, telegram = notice_service(world, world.db, clock)
+    before = len(world.api.sent_to(USER))
+    async with telegram:
+        await service.tick()
+    sent = world.api.sent_to(USER)[before:]
+    joined = "".join(m.text for m in sent)
+    assert "Troops cross the border" in joined and "Drones over Kyiv" in joined
+    # Accepted by the fake Bot API, which refuses what Telegram refuses (past 4096 units).
+    assert len(sent) == 3 and "/story" in sent[1].text
+    states = await world.db.fetchall("SELECT state FROM notices WHERE kind = 'digest'")
+    assert [row[0] for row in states] == ["sent"]

@@ -1,5 +1,8 @@
 """Digest and surge texts, and the surge decision: pure functions, plain inputs."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.alerts.render import telegram_length
 from bot.config import SurgesConfig
 from bot.digests.render import DigestEntry, group_digest, render_digest, render_surge
@@ -101,3 +104,37 @@ def test_past_ten_stories_a_topic_ends_with_how_many_more():
         [message] = render_digest(language, "x", topics)
         assert message.count("• ") == 10
         assert message.endswith(f"<i>{more}</i>")
+
+
+def _parsed(part: str) -> str:
+    from bot.markup import html_to_text
+
+    return html_to_text(part, fold=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(outlets=st.integers(1, 900), name_length=st.integers(1, 40), stories=st.integers(1, 9),
+       title_length=st.integers(1, 400))
+def test_every_digest_message_fits_however_long_one_story_is(outlets, name_length, stories,
+                                                             title_length):
+    # One story covered by up to 900 outlets of long names: its line alone can pass
+    # 4096 units. Its outlets are cut; every other story is still listed, whole.
+    crowded = [entry(n, "crowded", outlet=f"{n:04d}" + "o" * name_length)
+               for n in range(outlets)]
+    others = [entry(10_000 + n, f"s{n}") for n in range(stories)]
+    titles = {f"s{n}": "w" * title_length for n in range(stories)}
+    parts = render_digest("en", "x", group_digest(crowded + others), titles)
+    assert all(telegram_length(_parsed(part)) <= 4096 for part in parts)
+    assert sum(part.count("• ") for part in parts) == stories + 1
+    listed = "".join(_parsed(part) for part in parts)
+    assert listed.count(f"• {'w' * min(title_length, 299)}") == stories
+
+
+def test_a_story_line_past_4096_units_is_shortened_not_sent_whole():
+    crowded = [entry(n, "crowded", outlet=f"Outlet number {n:04d}") for n in range(400)]
+    header, part = render_digest("en", "x", group_digest(crowded))
+    text = _parsed(part)
+    assert "x" in _parsed(header)
+    assert telegram_length(text) <= 4096 and text.endswith("…")
+    assert "Outlet number 0000" in text and "Outlet number 0399" not in text
+    assert part.startswith("• ") and "<i>" in part  # the story's line keeps its markup

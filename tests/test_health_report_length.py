@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import telegram
 from telegram.request import HTTPXRequest
 
+from bot.alerts.health_render import HealthNotice, render_health_report
 from bot.config import BotConfig, Config, FeedConfig, PollingConfig
 from bot.feeds.poll import FeedPoller
 from bot.store.db import Database
 from bot.store.feeds import sync_config_feeds
-from bot.telegram.health_reports import AdminHealthReporter, health_text
+from bot.telegram.health_reports import AdminHealthReporter
 from tests.fakes.bot_api import FakeBotAPI, parse_telegram_html, telegram_length
 from tests.fakes.feeds import FeedServer
 
@@ -47,7 +48,9 @@ async def test_a_report_of_a_long_named_feed_with_a_6kb_reason_reaches_the_admin
 
 def test_every_language_fits_whatever_the_lengths():
     for language in ("en", "fr", "ru"):
-        for state in ("failing", "recovered"):
-            text = health_text(language, state, "🚀" * 5000, "https://x.example/" + "a" * 9000,
-                               "<" * 9000)
-            assert telegram_length(parse_telegram_html(text)) <= 4096
+        for state in ("failing", "recovered", "stale"):
+            for since in (None, T0):
+                notice = HealthNotice(state, "🚀" * 5000, "https://x.example/" + "a" * 9000,
+                                      "<" * 9000, since, T0, T0 + DAY)
+                text = render_health_report(notice, language, UTC)
+                assert telegram_length(parse_telegram_html(text)) <= 4096

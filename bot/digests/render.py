@@ -130,20 +130,29 @@ def render_digest(language: str, period: str, topics: list[DigestTopic],
                       entries=plural(language, "digest.entries", story.entries),
                       outlets=", ".join(story.outlets),
                       languages=" · ".join(story.languages))
+            # Hundreds of outlets can pass a message's length: the list is cut to fit.
+            facts = shorten(facts, MESSAGE_LIMIT - telegram_length(f"• {plain}\n  "))
             blocks.append((f"• {head}\n  <i>{_e(facts)}</i>", f"• {plain}\n  {facts}"))
         hidden = len(topic.stories) - STORIES_SHOWN
         if hidden > 0:
-            more = t(language, "digest.more", count=format_number(hidden, language))
+            more = plural(language, "digest.more", hidden)
             blocks.append((f"<i>{_e(more)}</i>", more))
     return _pack(blocks)
 
 
 def _pack(blocks: list[tuple[str, str]]) -> list[str]:
-    """Whole blocks per message, as many as fit; a new message only past the limit."""
+    """Whole blocks per message, as many as fit; a new message only past the limit.
+
+    A block that alone still passes the limit is shortened to fit, as plain text:
+    a message Telegram refuses would lose the whole digest, whose matches it has
+    already taken."""
     parts: list[str] = []
     markup: list[str] = []
     length = 0
     for block_html, plain in blocks:
+        if telegram_length(plain) > MESSAGE_LIMIT:
+            plain = shorten(plain, MESSAGE_LIMIT)
+            block_html = _e(plain)
         size = telegram_length(plain) + (1 if markup else 0)
         if markup and length + size > MESSAGE_LIMIT:
             parts.append("\n".join(markup))

@@ -43,20 +43,18 @@ def feed_interval(policy: PollingPolicy, fixed: float | None,
 
 
 def publishing_gap(published: Iterable[float], now: float) -> float | None:
-    """The median gap between the last entries' distinct times, lengthened for a feed
-    that has been silent for longer than that (half its silence, as CommaFeed does,
-    so a feed idle for weeks is not asked every few minutes); None without two times.
+    """The median gap between the last entries' distinct times; None without two.
 
     Equal times are one: a first poll records a whole undated feed at one instant,
-    which says nothing about how often it publishes.
+    which says nothing about how often it publishes. A silence is not stretched into
+    a longer interval (as CommaFeed does): a wire quiet overnight would then hear of
+    the morning's first news hours late; max_interval bounds an idle feed instead.
     """
     times = sorted({t for t in published if t <= now})[-RECENT_ENTRIES:]
     if len(times) < 2:
         return None
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    median = statistics.median(gaps)
-    silence = now - times[-1]
-    return max(median, silence / 2)
+    return statistics.median(gaps)
 
 
 def requested_delay(headers: Mapping[str, str], ttl_minutes: str | int | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -43,6 +43,9 @@ class FetchResult:
     content_type: str | None
     etag: str | None
     last_modified: str | None
+    # What the response says of polling it again and of its WebSub hub (lower-case
+    # names: cache-control, expires, date, retry-after, link), for the scheduler.
+    hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def not_modified(self) -> bool:
@@ -124,7 +127,8 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
                     # Nothing to be unmodified from: an answer with no feed in it.
                     raise FetchError("HTTP 304 Not Modified to a request without validators")
                 await response.aread()  # drained, so the connection goes back to the pool
-                return FetchResult(url, 304, b"", None, etag, last_modified)
+                return FetchResult(url, 304, b"", None, etag, last_modified,
+                                   _hints(response.headers))
             if response.status_code != 200:
                 # A reason phrase is the server's free text, kilobytes of it at worst.
                 reason = " ".join(response.reason_phrase.split())[:REASON_MAX]
@@ -137,8 +141,16 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
             body = await _read_capped(response, polling.max_bytes)
             return FetchResult(url, 200, body, response.headers.get("content-type"),
                                response.headers.get("etag"),
-                               response.headers.get("last-modified"))
+                               response.headers.get("last-modified"),
+                               _hints(response.headers))
     raise FetchError("too many redirects")
+
+
+_HINTS = ("cache-control", "expires", "date", "retry-after", "link")
+
+
+def _hints(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name][:2000] for name in _HINTS if name in headers}
 
 
 def _check_url(url: str) -> None:

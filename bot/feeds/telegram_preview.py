@@ -91,6 +91,13 @@ def parse_channel_preview(body: bytes, channel: str, language: str,
     return entries
 
 
+def channel_title(body: bytes) -> str:
+    """The channel's name as its preview shows it ("" when the page has none)."""
+    node = HTMLParser(body.decode("utf-8", "replace")).css_first(
+        ".tgme_channel_info_header_title, .tgme_header_title")
+    return node.text(strip=True) if node is not None else ""
+
+
 def _entry(post: Node, channel: str, language: str, now: datetime) -> Entry | None:
     if post.css_first(".service_message") is not None:
         return None  # "channel photo updated", "message pinned": not news

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.feeds.websub import read_challenge, signature_valid
+from bot.feeds.websub import read_challenge, renew_at, signature_valid
 from bot.store import websub as store
 from bot.store.db import Database
 
@@ -33,12 +33,13 @@ def receiver_app(db: Database, ingest: Ingest, max_bytes: int,
         token = _token(request)
         subscription = await store.subscription_by_token(db, token)
         asked = read_challenge(request.query)
-        if subscription is None or asked is None or asked.topic != subscription.hub.topic:
+        if subscription is None or asked is None or asked.topic != subscription.topic:
             return web.Response(status=404, text="unknown subscription")
         if asked.mode == "subscribe" and subscription.state != "unsubscribing":
-            await store.record_verified(db, token, asked.lease_seconds, clock())
-            log.info("websub: feed %d subscribed at %s", subscription.feed_id,
-                     subscription.hub.hub)
+            now = clock()
+            await store.record_verified(db, token, asked.lease_seconds, now,
+                                        renew_at(now, asked.lease_seconds))
+            log.info("websub: feed %d subscribed at %s", subscription.feed_id, subscription.hub)
         elif asked.mode == "unsubscribe" and subscription.state == "unsubscribing":
             await store.forget(db, subscription.feed_id)
         else:

@@ -44,13 +44,14 @@ async def subscribe(db: Database, client: httpx.AsyncClient, feed_id: int, hub: 
     not due; True when the hub was asked. The hub verifies asynchronously."""
     now = time.time() if now is None else now
     existing = await store.subscription_of(db, feed_id)
-    if existing is not None and existing.hub == hub and existing.state != "unsubscribing":
+    same_hub = existing is not None and Hub(existing.hub, existing.topic) == hub
+    if same_hub and existing.state != "unsubscribing":
         due = existing.renew_at is not None and existing.renew_at <= now
         if not due:
             return False
     secret = existing.secret if existing is not None else secrets.token_hex(20)
     token = existing.token if existing is not None else secrets.token_urlsafe(18)
-    await store.record_request(db, feed_id, hub, secret, token, now)  # before asking
+    await store.record_request(db, feed_id, hub.hub, hub.topic, secret, token, now)  # first
     form = subscribe_form(hub, callback_url(public_url, token), secret)
     try:
         await ask_hub(client, hub, form, timeout)
@@ -71,15 +72,17 @@ async def maintain(db: Database, client: httpx.AsyncClient, public_url: str,
             if now - sub.requested_at > GIVE_UP_UNSUBSCRIBING:
                 await store.forget(db, sub.feed_id)  # the lease ends on its own
                 continue
-            form = subscribe_form(sub.hub, callback_url(public_url, sub.token), sub.secret,
+            hub = Hub(sub.hub, sub.topic)
+            form = subscribe_form(hub, callback_url(public_url, sub.token), sub.secret,
                                   mode="unsubscribe")
             try:
-                await ask_hub(client, sub.hub, form, timeout)
+                await ask_hub(client, hub, form, timeout)
             except HubError as exc:
                 log.warning("websub: unsubscribing feed %d: %s", sub.feed_id, exc)
             await store.record_failure(db, sub.feed_id, "unsubscribing",
                                        now + RETRY_AFTER_FAILURE)
         else:
-            await subscribe(db, client, sub.feed_id, sub.hub, public_url, timeout, now)
+            await subscribe(db, client, sub.feed_id, Hub(sub.hub, sub.topic), public_url,
+                            timeout, now)
         asked += 1
     return asked

@@ -220,23 +220,26 @@ async def prune_notices(db: Database, before: float) -> int:
 
 async def topic_counts(db: Database, since: float, until: float, history: float,
                        min_entries: int) -> list[tuple[int, str, int, int, int]]:
-    """Per topic with at least `min_entries` matched entries in [since, until): (topic id,
-    name, entries, languages, entries in the `history` seconds before `since`).
+    """Per topic with at least `min_entries` matched entries published in [since, until):
+    (topic id, name, entries, languages, entries published in the `history` seconds
+    before `since`).
 
-    An item published by two feeds is one entry (its alert key), as for alerts.
+    By publication time, not by when they were matched: entries caught up after
+    downtime are counted when they came out, so a backlog is not a surge. An item
+    published by two feeds is one entry (its alert key), as for alerts.
     """
     rows = await db.fetchall(
         "SELECT m.topic_id, t.name, COUNT(DISTINCT e.alert_key) AS n, "
-        "COUNT(DISTINCT e.language) AS languages FROM matches m "
-        "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
-        "WHERE m.matched_at >= ? AND m.matched_at < ? GROUP BY m.topic_id HAVING n >= ?",
+        "COUNT(DISTINCT e.language) AS languages FROM entries e "
+        "JOIN matches m ON m.entry_id = e.id JOIN topics t ON t.id = m.topic_id "
+        "WHERE e.published_at >= ? AND e.published_at < ? GROUP BY m.topic_id HAVING n >= ?",
         (since, until, min_entries))
     found = []
     for row in rows:
         before = await db.fetchone(
-            "SELECT COUNT(DISTINCT e.alert_key) FROM matches m "
-            "JOIN entries e ON e.id = m.entry_id "
-            "WHERE m.topic_id = ? AND m.matched_at >= ? AND m.matched_at < ?",
+            "SELECT COUNT(DISTINCT e.alert_key) FROM entries e "
+            "JOIN matches m ON m.entry_id = e.id "
+            "WHERE m.topic_id = ? AND e.published_at >= ? AND e.published_at < ?",
             (row["topic_id"], since - history, since))
         found.append((row["topic_id"], row["name"], row["n"], row["languages"], before[0]))
     return found
@@ -262,16 +265,16 @@ async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
     return [SurgeChat(row["id"], row["language"], row["title"]) for row in rows]
 
 
-async def matches_per_day(db: Database, topic: str, since: float, until: float
-                          ) -> list[tuple[str, str, int]]:
-    """(UTC day as YYYY-MM-DD, language, matched entries) of a topic in [since, until)."""
+async def matched_published(db: Database, topic: str, since: float, until: float
+                            ) -> list[tuple[float, str]]:
+    """(publication time, language) of each entry the topic matched, published in
+    [since, until); an item two feeds published is one entry (its alert key)."""
     rows = await db.fetchall(
-        "SELECT date(m.matched_at, 'unixepoch') AS day, e.language, "
-        "COUNT(DISTINCT e.alert_key) AS n FROM matches m "
+        "SELECT MIN(e.published_at) AS published, e.language FROM matches m "
         "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
-        "WHERE t.name = ? AND m.matched_at >= ? AND m.matched_at < ? "
-        "GROUP BY day, e.language ORDER BY day", (topic, since, until))
-    return [(row["day"], row["language"], row["n"]) for row in rows]
+        "WHERE t.name = ? AND e.published_at >= ? AND e.published_at < ? "
+        "GROUP BY e.alert_key, e.language", (topic, since, until))
+    return [(row["published"], row["language"]) for row in rows]
 
 
 async def move_chat(conn, old_id: int, new_id: int) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.feeds.websub import Hub, renew_at
 from bot.store.db import Database
 
 _COLUMNS = ("feed_id, hub, topic, secret, token, state, requested_at, verified_at, "
@@ -19,7 +18,8 @@ _COLUMNS = ("feed_id, hub, topic, secret, token, state, requested_at, verified_a
 @dataclass(frozen=True)
 class Subscription:
     feed_id: int
-    hub: Hub
+    hub: str  # the hub's address
+    topic: str  # the feed's address as the hub knows it
     secret: str
     token: str
     state: str  # requested | active | unsubscribing
@@ -32,7 +32,7 @@ class Subscription:
 
 
 def _subscription(row) -> Subscription:
-    return Subscription(feed_id=row["feed_id"], hub=Hub(row["hub"], row["topic"]),
+    return Subscription(feed_id=row["feed_id"], hub=row["hub"], topic=row["topic"],
                         secret=row["secret"], token=row["token"], state=row["state"],
                         requested_at=row["requested_at"], verified_at=row["verified_at"],
                         lease_seconds=row["lease_seconds"], renew_at=row["renew_at"],
@@ -51,8 +51,8 @@ async def subscription_by_token(db: Database, token: str) -> Subscription | None
     return _subscription(row) if row else None
 
 
-async def record_request(db: Database, feed_id: int, hub: Hub, secret: str, token: str,
-                         now: float) -> None:
+async def record_request(db: Database, feed_id: int, hub: str, topic: str, secret: str,
+                         token: str, now: float) -> None:
     """A subscription asked of the hub (new, renewed, or moved to another hub): it
     stays usable for pushes until the hub's answer, with its secret kept."""
     await db.execute(
@@ -62,16 +62,16 @@ async def record_request(db: Database, feed_id: int, hub: Hub, secret: str, toke
         "requested_at = excluded.requested_at, last_error = NULL, "
         "state = CASE WHEN websub_subscriptions.state = 'active' THEN 'active' "
         "ELSE 'requested' END",
-        (feed_id, hub.hub, hub.topic, secret, token, now))
+        (feed_id, hub, topic, secret, token, now))
 
 
 async def record_verified(db: Database, token: str, lease_seconds: float | None,
-                          now: float) -> None:
+                          now: float, renew_at: float) -> None:
     await db.execute(
         "UPDATE websub_subscriptions SET state = 'active', verified_at = ?, "
         "lease_seconds = ?, renew_at = ?, last_error = NULL "
         "WHERE token = ? AND state != 'unsubscribing'",
-        (now, lease_seconds, renew_at(now, lease_seconds), token))
+        (now, lease_seconds, renew_at, token))
 
 
 async def record_failure(db: Database, feed_id: int, error: str, retry_at: float) -> None:

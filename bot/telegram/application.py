@@ -31,7 +31,10 @@ from bot.telegram import (
     alert_buttons,
     commands,
     digest_commands,
+    quiet_commands,
+    search_commands,
     story_commands,
+    topic_drafts,
 )
 from bot.telegram.context import CONTEXT_KEY, BotContext, language_of, reply
 from bot.telegram.i18n import t
@@ -57,9 +60,11 @@ USER_COMMANDS = {
     "trend": digest_commands.trend_command,
     "story": story_commands.story_command,
     "coverage": story_commands.coverage_command,
+    "search": search_commands.search_command,
+    "quiet": quiet_commands.quiet_command,
 }
 ADMIN_COMMANDS = {
-    "addtopic": admin.addtopic_command,
+    "addtopic": topic_drafts.addtopic_command,
     "setquery": admin.setquery_command,
     "settitle": admin.settitle_command,
     "deltopic": admin.deltopic_command,
@@ -74,7 +79,7 @@ ADMIN_COMMANDS = {
 
 # Handled beside the others instead of in turn: a chart being drawn must not hold up
 # the next update (PTB otherwise handles updates one after another).
-SLOW_COMMANDS = frozenset({"trend"})
+SLOW_COMMANDS = frozenset({"trend", "search"})
 
 
 def _file_base_url(api_base_url: str) -> str:
@@ -129,6 +134,8 @@ def add_handlers(application: Application) -> None:
                                                  pattern=alert_buttons.MUTE_PATTERN))
     application.add_handler(CallbackQueryHandler(commands.topics_page_button,
                                                  pattern=commands.PAGE_PATTERN))
+    application.add_handler(CallbackQueryHandler(topic_drafts.draft_button,
+                                                 pattern=topic_drafts.DRAFT_PATTERN))
     application.add_handler(CallbackQueryHandler(commands.unknown_button))  # every other button
     application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, commands.chat_migrated))

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import html
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import format_time, shorten
+from bot.alerts.render import clean, format_time, shorten
 from bot.config import time_zone_named
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, stories, topics
@@ -24,9 +26,12 @@ from bot.telegram.access import (
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
+from bot.topics.personal import PERSONAL_LIMIT
+from bot.translation.titles import title_in
 
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
+RECENT_TITLE_LENGTH = 300
 # A page of /topics: one button per topic and a row to turn pages stay under Telegram's
 # 100 buttons, and the lines, each cut to LINE_MAX, under its 4,096 units.
 TOPICS_PER_PAGE = 20
@@ -117,12 +122,29 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def _send_help(update: Update, context: ContextTypes.DEFAULT_TYPE, *, greeting: bool) -> None:
-    lang = await language_of(context, update.effective_chat.id)
+    ctx = services(context)
+    chat = update.effective_chat
+    lang = await language_of(context, chat.id)
     parts = [t(lang, "start.greeting")] if greeting else []
-    parts += [t(lang, "help.intro").strip(), t(lang, "help.commands").strip()]
-    if is_bot_admin(services(context).config, update):
+    parts += [await _help_intro(ctx, chat.id, lang), t(lang, "help.commands").strip()]
+    admin = is_bot_admin(ctx.config, update)
+    if ctx.config.bot.personal_topics and chat.type == ChatType.PRIVATE and not admin:
+        parts += [t(lang, "help.personal", limit=PERSONAL_LIMIT).strip(),
+                  t(lang, "help.syntax").strip()]
+    if admin:
         parts += [t(lang, "help.admin").strip(), t(lang, "help.syntax").strip()]
     await reply_text(update, "\n\n".join(parts))
+
+
+async def _help_intro(ctx, chat_id: int, lang: str) -> str:
+    """What a topic is, with a topic of this deployment as the example (the one most
+    chats follow), or without an example while there is none."""
+    shared = await topics.visible_topics(ctx.db, None)
+    if not shared:
+        return t(lang, "help.intro_no_topics").strip()
+    followed = await chats.subscriber_counts(ctx.db)
+    example = max(shared, key=lambda topic: (followed.get(topic.name, 0), -shared.index(topic)))
+    return t(lang, "help.intro", name=example.name, title=example.title_in(lang)).strip()
 
 
 def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
@@ -164,7 +186,7 @@ async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page:
     ctx = services(context)
     lang = await language_of(context, chat_id)
     subscribed = {s.topic for s in await chats.subscriptions(ctx.db, chat_id)}
-    return _topics_view(lang, await topics.list_topics(ctx.db), subscribed,
+    return _topics_view(lang, await topics.visible_topics(ctx.db, chat_id), subscribed,
                         await topics.topic_ids(ctx.db), page)
 
 
@@ -188,7 +210,8 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     action, data, *page = query.data.split(":")
     # Callback data comes from the client: a forged id may not even fit SQLite.
     topic_id = positive_int(data)
-    name = await topics.topic_name(ctx.db, topic_id) if topic_id is not None else None
+    name = (await topics.topic_name(ctx.db, topic_id, visible_to=chat_id)
+            if topic_id is not None else None)
     if name is None:
         await query.answer(t(lang, "topics.gone"), show_alert=True)
     elif action == "sub":
@@ -285,7 +308,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     elif await chats.unsubscribe(db, target.chat_id, name):
         key = "unsubscribe.done_channel" if target.channel else "unsubscribe.done"
         await reply(update, context, key, name=name, channel=target.channel)
-    elif await topics.get_topic(db, name) is None:
+    elif await topics.get_topic(db, name, visible_to=target.chat_id) is None:
         await reply(update, context, "error.unknown_topic", names=name)
     else:
         await reply(update, context, "unsubscribe.not_subscribed", name=name)
@@ -307,6 +330,18 @@ async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                        thread=sub.thread_id))
     lines.append(t(lang, "mysubs.language", language=t(lang, f"language.names.{lang}")))
     await reply_text(update, "\n".join(lines))
+
+
+async def arguments_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                               usage: str) -> tuple[list[str], Target] | None:
+    """`/command ARGS… [@channel]`: the other arguments and the chat they apply to, after
+    the permission checks; None once the usage line or a refusal was sent."""
+    args, channels = _split_channel(context.args)
+    if len(channels) > 1:
+        await reply(update, context, usage)
+        return None
+    target = await _target(update, context, channels)
+    return None if target is None else (args, target)
 
 
 async def choice_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -370,7 +405,7 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     db = services(context).db
     name = context.args[0]
-    if await topics.get_topic(db, name) is None:
+    if await topics.get_topic(db, name, visible_to=update.effective_chat.id) is None:
         await reply(update, context, "error.unknown_topic", names=name)
         return
     found = await topics.recent_matches(db, name, count)
@@ -380,16 +415,34 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lang = await language_of(context, update.effective_chat.id)
     zone = await timezone_of(context, update.effective_chat.id)
     story_of = await stories.stories_of_entries(db, [m.entry_id for m in found])
-    blocks = [t(lang, "recent.header", name=name)]
-    for match in found:
-        line = t(lang, "recent.line", date=format_time(match.published, zone, lang),
-                 feed=match.feed_name, language=match.language,
-                 title=match.title[:300], link=match.link)
-        if match.entry_id in story_of:
-            line += "\n" + t(lang, "stories.recent", id=story_of[match.entry_id])
-        blocks.append(line)
-    await reply_text(update, "\n\n".join(blocks),
+    translator = services(context).translator
+    titles = await asyncio.gather(*(title_in(translator, m.title, m.language, lang)
+                                    for m in found))
+    await reply_text(update, recent_listing(lang, zone, name, found, titles, story_of),
+                     parse_mode=ParseMode.HTML,
                      link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+def recent_listing(lang: str, zone: str | None, name: str, found: list[topics.RecentMatch],
+                   titles: list[str], story_of: dict[int, int]) -> str:
+    """/recent's answer as Telegram HTML: per match its time in the chat's zone, outlet and
+    language, its title in the chat's language as a link (never the bare address), and
+    its story."""
+    blocks = [html.escape(t(lang, "recent.header", name=name), quote=False)]
+    for match, title in zip(found, titles):
+        title = shorten(clean(title), RECENT_TITLE_LENGTH)
+        linked = (f'<a href="{html.escape(match.link, quote=True)}">'
+                  f'{html.escape(title, quote=False)}</a>'
+                  if match.link.lower().startswith(("http://", "https://"))
+                  else html.escape(title, quote=False))
+        line = html.escape(t(lang, "recent.line", date=format_time(match.published, zone, lang),
+                             feed=match.feed_name, language=match.language, title="\x00"),
+                           quote=False).replace("\x00", linked)
+        if match.entry_id in story_of:
+            line += "\n" + html.escape(t(lang, "stories.recent", id=story_of[match.entry_id]),
+                                       quote=False)
+        blocks.append(line)
+    return "\n\n".join(blocks)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,4 +1,5 @@
-"""Tells the bot admins, in their own language, that a feed has failed for 24 h or recovered.
+"""Tells the bot admins, in their own language and time zone, that a feed has failed for
+`health.report_after`, recovered, or gone stale.
 
 The poller writes each report to the ledger (`store/health_reports.py`) and
 wakes this sender; a report leaves the ledger only once every admin has it, so
@@ -9,38 +10,31 @@ recovery never arrives without the failure before it.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import time
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.alerts.render import shorten
+from bot.alerts.health_render import HealthNotice, render_health_report
 from bot.backoff import backoff_delay
 from bot.config import Config
+from bot.locale_format import zone_or_utc
 from bot.model import Feed
 from bot.store import chats
 from bot.store import health_reports as ledger
 from bot.store.db import Database
 from bot.store.feeds import HealthReport
-from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
 
 
-# UTF-16 units of each of the feed's texts in a report: together far within Telegram's
-# 4,096, however long a feed's name or a server's reason phrase.
-NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 200, 1000, 500
-
-
-def health_text(language: str, state: str, name: str, url: str, error: str | None) -> str:
+def health_text(report: ledger.WaitingReport, language: str, zone: str | None) -> str:
     """The message for one report, as Telegram HTML with the feed's text cut to fit and
-    escaped."""
-    values = {"feed": html.escape(shorten(name or url, NAME_SHOWN)),
-              "url": html.escape(shorten(url, URL_SHOWN)),
-              "error": html.escape(shorten(error or "", ERROR_SHOWN))}
-    return t(language, f"health.{state}", **values)
+    escaped (alerts/health_render.py)."""
+    return render_health_report(HealthNotice(
+        report.state, report.feed_name, report.feed_url, report.error, report.since,
+        report.last_success_at, report.created_at), language, zone_or_utc(zone))
 
 
 class AdminHealthReporter:
@@ -106,8 +100,8 @@ class AdminHealthReporter:
 
     async def _send(self, report: ledger.WaitingReport, admin_id: int) -> bool:
         language = await chats.chat_language(self.db, admin_id, self.config.bot.default_language)
-        text = health_text(language, report.state, report.feed_name, report.feed_url,
-                           report.error)
+        zone = await chats.chat_timezone(self.db, admin_id, self.config.bot.default_timezone)
+        text = health_text(report, language, zone)
         try:
             await self.bot.send_message(admin_id, text, parse_mode="HTML",
                                         disable_web_page_preview=True)
