@@ -130,7 +130,7 @@ async def run_service(config: Config, *, console: bool,
     reporter = None
     bot = None
     translator = None
-    poller = None
+    pipeline = None
     try:
         await sync_config_feeds(db, config.feeds)
         await sync_config_topics(db, config.topics)
@@ -155,10 +155,8 @@ async def run_service(config: Config, *, console: bool,
         pipeline = await build_pipeline(db, config, translator, sender, console=console,
                                         on_feed_health=on_health)
         poller, stage, deliverer = pipeline.poller, pipeline.matching, pipeline.deliverer
-        recovered = await stage.recover()
-        if recovered:
-            log.info("queued %d alerts for entries a previous run stored but did not match",
-                     recovered)
+        # Entries a previous run stored but did not match are the match stage's first
+        # work once the loops run: a backlog never holds up Telegram or a stop.
 
         notices = None
         if application is not None:
@@ -188,7 +186,7 @@ async def run_service(config: Config, *, console: bool,
                 log.info("pruned %d cached translations past the retention", forgotten)
 
         loops = {"feed poller": poller.run, "deliverer": deliverer.run,
-                 "matching retries": stage.run,
+                 "matching": stage.run,
                  "housekeeping": lambda stop: _every(stop, HOUSEKEEPING_EVERY, housekeeping)}
         if notices is not None:
             loops["digests and surges"] = notices.run
@@ -212,8 +210,8 @@ async def run_service(config: Config, *, console: bool,
         if bot is not None:
             with contextlib.suppress(Exception):
                 await bot.shutdown()
-        if poller is not None:
-            await poller.aclose()
+        if pipeline is not None:
+            await pipeline.aclose()
         if translator is not None:
             await translator.close()
         await db.close()

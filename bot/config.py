@@ -49,6 +49,9 @@ class StorageConfig:
     retention: float = 30 * 86400.0
 
 
+MAX_CONCURRENCY = 256  # feeds fetched at once: 256 x 10 MB bodies is already 2.5 GB
+
+
 @dataclass(frozen=True)
 class PollingConfig:
     interval: float = 300.0
@@ -292,6 +295,10 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         allow_private_addresses=p.get("allow_private_addresses", bool, False),
         max_retry_after=p.duration("max_retry_after", PollingConfig.max_retry_after),
     )
+    if polling.concurrency > MAX_CONCURRENCY:
+        problems.append(f"polling.concurrency: at most {MAX_CONCURRENCY}, got "
+                        f"{polling.concurrency} (each feed fetched at once holds a connection "
+                        "and up to polling.max_bytes in memory)")
     interval = polling.interval
     polling = replace(
         polling,

@@ -76,6 +76,30 @@ class StoredEntry:
 
 
 @dataclass(frozen=True)
+class FeedState:
+    """What a successful poll leaves for the next one."""
+
+    polled_at: float
+    next_poll_at: float
+    etag: str | None
+    last_modified: str | None
+    baseline_done: bool  # a parsed document's entries were recorded as the baseline
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """What one poll of one feed changes, decided before anything is written: the
+    store applies it in one transaction (`store/entries.apply_feed_update`)."""
+
+    feed: Feed
+    now: float
+    new: tuple[Entry, ...] = ()  # first seen in this feed: to store
+    pending: frozenset[str] = frozenset()  # keys of `new` that wait for matching
+    seen: tuple[str, ...] = ()  # keys stored before and still listed: kept alive
+    state: FeedState | None = None  # None: the feed's poll state is left as it is
+
+
+@dataclass(frozen=True)
 class Topic:
     name: str
     title: str  # as first written; the title in a language without its own

@@ -69,6 +69,14 @@ def test_bad_type_names_key_and_expectation():
     assert problem.startswith("polling.concurrency: expected integer")
 
 
+def test_polling_concurrency_is_bounded_with_its_reason():
+    [problem] = problems_of({"polling": {"concurrency": 10_000}})
+    assert problem == ("polling.concurrency: at most 256, got 10000 (each feed fetched at once "
+                       "holds a connection and up to polling.max_bytes in memory)")
+    assert parse_config({"bot": {"token": "t"}, "polling": {"concurrency": 256}},
+                        {}).polling.concurrency == 256
+
+
 def test_unknown_language_and_provider():
     found = problems_of({"bot": {"default_language": "de"},
                          "translation": {"provider": "babel"}})

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.config import FeedConfig, HealthConfig
-from bot.model import Feed, FeedHealth
+from bot.model import Feed, FeedHealth, FeedState
 from bot.store.config_seeds import entry_changed
 from bot.store.db import Database
 from bot.store.health_reports import LedgerRow, add_reports
@@ -160,11 +160,19 @@ async def record_success(db: Database, feed_id: int, now: float, next_poll_at: f
                          baseline_done: bool = True) -> None:
     """A poll that worked (200 or 304): health cleared, validators kept; the baseline is
     done once a parsed document recorded its entries (`baseline_done`), never undone."""
-    await db.execute(
+    async with db.transaction() as conn:
+        await write_success(conn, feed_id, FeedState(now, next_poll_at, etag, last_modified,
+                                                     baseline_done))
+
+
+async def write_success(conn, feed_id: int, state: FeedState) -> None:
+    """`record_success` inside the caller's transaction (the one storing the poll's entries)."""
+    await conn.execute(
         "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = MAX(baseline_done, ?), "
         "last_success_at = ?, failing_since = NULL, consecutive_failures = 0, "
         "next_poll_at = ? WHERE id = ?",
-        (etag, last_modified, int(baseline_done), now, next_poll_at, feed_id),
+        (state.etag, state.last_modified, int(state.baseline_done), state.polled_at,
+         state.next_poll_at, feed_id),
     )
 
 
