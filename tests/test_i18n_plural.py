@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.digests.render import DigestStory, DigestTopic, render_digest, render_surge
+from bot.i18n import catalog, plural, plural_form
 from bot.model import LANGUAGES
 from bot.stories.render import CoverageItem, count_line
-from bot.telegram.i18n import catalog, plural, plural_form
 
 
 @pytest.mark.parametrize(("n", "form"), [

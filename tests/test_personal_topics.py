@@ -6,9 +6,9 @@ import pytest
 
 from bot.config import ConfigError, parse_config
 from bot.feeds.edits import export_files
+from bot.i18n import t
 from bot.model import Topic
 from bot.store import chats, topics
-from bot.telegram.i18n import t
 from bot.topics.personal import PERSONAL_LIMIT
 from tests.fakes.newsroom import newsroom_bot, store_oreshnik_entries
 from tests.fakes.telegram_app import ADMIN, USER, running_bot

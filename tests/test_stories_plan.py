@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.alerts.render import telegram_length
 from bot.config import ConfigError, parse_config
+from bot.message_text import telegram_length
 from bot.store import chats, stories
 from bot.store.chats import migrate_chat
 from bot.stories.fanout import Edit, Reply, Send, StoryChat, Subscriber, plan_delivery

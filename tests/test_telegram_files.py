@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from bot.feeds.opml import OpmlError, OpmlOutline, read_opml, write_opml
+from bot.i18n import catalog, t
 from bot.model import LANGUAGES, Topic
-from bot.telegram.i18n import catalog, t
 from bot.topics.toml_file import write_topics_toml
 
 
