@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.feeds.links import canonical_link
+from bot.links import canonical_link
 
 LANGUAGES: tuple[str, ...] = ("en", "fr", "ru")
 

@@ -77,7 +77,7 @@ async def stored_entries(db: Database, feed_id: int, keys: Sequence[str]) -> lis
 # Entries deleted per transaction when pruning: each deletion cascades to matches,
 # digest items, story entries and outbox links, so a batch is a few milliseconds of
 # the one connection every loop shares, and other work gets it between batches.
-PRUNE_BATCH = 200
+PRUNE_BATCH = 100
 
 # Entries of a feed past the retention that are still listed in it. A feed answering
 # 304 shows the document of its last 200 unchanged: the entries that document listed

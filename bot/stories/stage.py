@@ -12,7 +12,7 @@ import json
 import logging
 import time
 
-from bot.alerts.render import SUMMARY_LENGTH, clean, shorten
+from bot.message_text import SUMMARY_LENGTH, clean, shorten
 from bot.model import Entry, StoredEntry
 from bot.store.db import Database
 from bot.store.stories import RecordedEntry, open_stories, record_entry

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.feeds.edits import FeedRefused, add_checked_feed, export_files, import_feeds
 from bot.feeds.opml import OpmlError, read_opml
+from bot.i18n import plural, t
 from bot.locale_format import format_moment, format_number, zone_or_utc
 from bot.model import LANGUAGES, Feed, FeedHealth
 from bot.store import feeds
@@ -22,7 +23,6 @@ from bot.telegram.context import (
     split_message,
     timezone_of,
 )
-from bot.telegram.i18n import plural, t
 
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_FEEDS = 500  # each is resolved and checked in turn

@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot.config import Config
+from bot.i18n import t
 from bot.model import LANGUAGES
 from bot.telegram import (
     admin,
@@ -37,7 +38,6 @@ from bot.telegram import (
     topic_drafts,
 )
 from bot.telegram.context import CONTEXT_KEY, BotContext, language_of, reply
-from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
 
 __all__ = ["BotContext", "build_application", "publish_commands", "start_polling",
