@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fakes.parsers import KILLS_ITS_WORKER, NEVER_ENDS, grow, parse_or_misbehave
@@ -83,6 +84,10 @@ async def test_a_worker_killed_while_idle_is_replaced_without_failing_a_parse(po
                            for n in range(4)))
     for pid in pool.pids():
         os.kill(pid, signal.SIGKILL)
+    for pid in pool.pids():  # dead (a zombie until reaped) before the next parses come
+        while Path(f"/proc/{pid}/stat").exists() and \
+                Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+            await asyncio.sleep(0.01)
     results = await asyncio.gather(*(pool.run(parse_entries, tiny_feed(n), None, "en", NOW)
                                      for n in range(4)))
     assert [r[0].title for r in results] == [f"Item {n}" for n in range(4)]

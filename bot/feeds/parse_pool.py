@@ -118,29 +118,53 @@ class _Worker:
         self.process = None
         self.conn: Connection | None = None
         self.started = 0  # processes started for this slot (1 + replacements)
+        self._starting = False  # launched, its "ready" not yet read
 
-    def _start(self) -> None:
+    def launch(self) -> None:
+        """Start the process (not waiting for it to be ready).
+
+        A Ctrl-C reaches the whole process group; one arriving while the new
+        interpreter starts would break it with a traceback. An ignored signal stays
+        ignored across exec, and Python then keeps ignoring it: launched from the
+        main thread (the event loop's), the stop signals are ignored for the few
+        milliseconds of the start. Elsewhere, the thread's blocked mask is the best
+        there is.
+        """
         parent, child = self.context.Pipe(duplex=True)
         process = self.context.Process(target=_serve, args=(child, os.getpid()),
                                        name=f"feed-parse-{self.number}", daemon=True)
-        # A new process inherits this thread's signal mask: blocked until _serve
-        # ignores them, a Ctrl-C while it imports cannot interrupt it with a traceback.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        try:
-            process.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if threading.current_thread() is threading.main_thread():
+            handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+            try:
+                process.start()
+            finally:
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
+        else:
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                process.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self.process, self.conn = process, parent
         self.started += 1
-        if not parent.poll(START_DEADLINE):
+        self._starting = True
+
+    def _await_ready(self) -> None:
+        self._starting = False
+        if not self.conn.poll(START_DEADLINE):
             self.kill()
             raise WorkerDied(f"parse worker did not start within {START_DEADLINE:g}s")
         try:
-            parent.recv()
+            self.conn.recv()
         except (EOFError, OSError):
             self.kill()
             raise WorkerDied("parse worker died while starting") from None
+
+    def _start(self) -> None:
+        self.launch()
+        self._await_ready()
 
     def kill(self) -> None:
         """End the process at once (it only computes) and forget it; safe from any thread."""
@@ -180,6 +204,8 @@ class _Worker:
         if self.process is None or not self.process.is_alive():
             self.kill()
             self._start()
+        elif self._starting:
+            self._await_ready()
         conn = self.conn
         try:
             conn.send((fn, args))
@@ -262,6 +288,9 @@ class ParsePool:
         except TimeoutError:
             raise PoolBusy(f"no parse worker free within {self.wait_limit:g}s") from None
         loop = asyncio.get_running_loop()
+        if worker.process is None or not worker.process.is_alive():
+            worker.kill()  # idle: nothing reads its pipe
+            worker.launch()  # here, on the loop's thread (see launch); ready in the driver
         try:
             done = self._threads.submit(worker.call, fn, args, deadline)
         except RuntimeError:  # closed meanwhile
