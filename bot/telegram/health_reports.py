@@ -1,9 +1,10 @@
 """Tells the bot admins, in their own language, that a feed has failed for 24 h or recovered.
 
 The poller writes each report to the ledger (`store/health_reports.py`) and
-wakes this sender; a report leaves the ledger only once every admin has it, so
-a 429, a network error or a restart delays a report, never drops it, and a
-recovery never arrives without the failure before it.
+wakes this loop, which queues one outbox message per admin and marks the report
+done in one transaction; the one sender sends them in order, so a 429, a
+network error or a restart delays a report, never drops it, and a recovery
+never arrives without the failure before it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import asyncio
 import html
 import logging
 import time
-
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, TelegramError
+from collections.abc import Callable
 
 from bot.backoff import backoff_delay
 from bot.config import Config
@@ -28,42 +27,55 @@ from bot.telegram.i18n import t
 log = logging.getLogger(__name__)
 
 
+# What a report shows of a feed's own text, at most (in characters, as Telegram counts
+# them after the HTML is read): the whole message stays within Telegram's 4096.
+NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 300, 1000, 1500
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def health_text(language: str, state: str, name: str, url: str, error: str | None) -> str:
-    """The message for one report, as Telegram HTML with the feed's text escaped."""
-    values = {"feed": html.escape(name or url), "url": html.escape(url),
-              "error": html.escape(error or "")}
+    """The message for one report, as Telegram HTML with the feed's text escaped and cut
+    so that it always fits one message."""
+    values = {"feed": html.escape(_cut(name or url, NAME_SHOWN)),
+              "url": html.escape(_cut(url, URL_SHOWN)),
+              "error": html.escape(_cut(error or "", ERROR_SHOWN))}
     return t(language, f"health.{state}", **values)
 
 
 class AdminHealthReporter:
-    """The poller's `on_feed_health` callback for `coverage-bot run`, and the loop that
-    sends the ledger's reports (`run`)."""
+    """The poller's `on_feed_health` callback for `coverage-bot run`, and the loop (`run`)
+    that moves the ledger's reports into the outbox, one message per admin in their
+    language, in one transaction that marks the report done; the one sender sends them
+    (a 429, a network error or a restart delays a report, never drops or repeats it)."""
 
-    def __init__(self, bot: Bot, db: Database, config: Config,
+    def __init__(self, db: Database, config: Config,
+                 on_queued: Callable[[], None] | None = None, *,
                  retry_base: float = 5.0, retry_max: float = 600.0) -> None:
-        self.bot = bot
         self.db = db
         self.config = config
+        self.on_queued = on_queued
         self.retry_base = retry_base
         self.retry_max = retry_max
         self._wake = asyncio.Event()
         self._failures = 0
-        self._sent_unrecorded: set[tuple[int, int]] = set()
 
     async def __call__(self, feed: Feed, report: HealthReport) -> None:
-        """The report is in the ledger already: send it now rather than at the next look."""
+        """The report is in the ledger already: queue it now rather than at the next look."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self._wake.clear()
             try:
-                done = await self.send_waiting()
+                await self.queue_waiting()
+                self._failures = 0
             except Exception as exc:  # a locked database must not end the loop
-                log.warning("sending health reports failed (%r); retrying", exc)
-                done = False
-            self._failures = 0 if done else self._failures + 1
-            delay = (3600.0 if done else
+                log.warning("queueing health reports failed (%r); retrying", exc)
+                self._failures += 1
+            delay = (3600.0 if not self._failures else
                      backoff_delay(self._failures - 1, self.retry_base, self.retry_max))
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
@@ -72,41 +84,21 @@ class AdminHealthReporter:
                 for wait in waits:
                     wait.cancel()
 
-    async def send_waiting(self) -> bool:
-        """Send every waiting report to the admins who do not have it; True if none is left."""
-        for report in await ledger.waiting_reports(self.db):
-            for admin_id in self.config.bot.admins:
-                if admin_id not in report.told and not await self._tell(report, admin_id):
-                    return False  # later reports wait behind this one
-            await ledger.mark_done(self.db, report.id, time.time())
-        return True
-
-    async def _tell(self, report: ledger.WaitingReport, admin_id: int) -> bool:
-        key = (report.id, admin_id)
-        if key not in self._sent_unrecorded:
-            if not await self._send(report, admin_id):
-                return False
-            self._sent_unrecorded.add(key)
-        try:
-            await ledger.mark_told(self.db, report.id, admin_id)
-        except Exception as exc:  # sent all the same: remembered, never sent again
-            log.error("recording health report %s to admin %s failed (%r); retrying",
-                      report.id, admin_id, exc)
-            return False
-        self._sent_unrecorded.discard(key)
-        return True
-
-    async def _send(self, report: ledger.WaitingReport, admin_id: int) -> bool:
-        language = await chats.chat_language(self.db, admin_id, self.config.bot.default_language)
-        text = health_text(language, report.state, report.feed_name, report.feed_url,
-                           report.error)
-        try:
-            await self.bot.send_message(admin_id, text, parse_mode="HTML",
-                                        disable_web_page_preview=True)
-        except (Forbidden, BadRequest) as exc:  # an admin who never opened a chat with the bot
-            log.warning("could not tell admin %s about %s: %s", admin_id, report.feed_url, exc)
-        except TelegramError as exc:  # the rate limiter gave up waiting: try again later
-            log.warning("health report for %s to admin %s waits: %s", report.feed_url,
-                        admin_id, exc)
-            return False
-        return True
+    async def queue_waiting(self) -> int:
+        """Queue every waiting report for every admin; reports queued."""
+        reports = await ledger.waiting_reports(self.db)
+        if not reports:
+            return 0
+        admins = self.config.bot.admins
+        languages = {admin: await chats.chat_language(self.db, admin,
+                                                      self.config.bot.default_language)
+                     for admin in admins}
+        messages = [(report.id, [(admin, health_text(languages[admin], report.state,
+                                                     report.feed_name, report.feed_url,
+                                                     report.error))
+                                 for admin in admins if admin not in report.told])
+                    for report in reports]
+        await ledger.queue_reports(self.db, messages, time.time())
+        if self.on_queued is not None:
+            self.on_queued()
+        return len(reports)
