@@ -17,6 +17,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -31,11 +32,13 @@ from bot.telegram import (
     alert_buttons,
     commands,
     digest_commands,
+    membership,
     story_commands,
 )
 from bot.telegram.context import CONTEXT_KEY, BotContext, reply
 from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
+from bot.telegram.update_order import PerChatOrder
 
 __all__ = ["BotContext", "build_application", "publish_commands", "start_polling",
            "stop_polling", "USER_COMMANDS", "ADMIN_COMMANDS"]
@@ -90,7 +93,9 @@ def build_application(config: Config, context: BotContext,
     """The Application; give it the service's one `rate_limiter` so that its replies and
     the alerts share one Telegram budget."""
     builder = (ApplicationBuilder().token(config.bot.token)
-               .rate_limiter(rate_limiter or BudgetRateLimiter()))
+               .rate_limiter(rate_limiter or BudgetRateLimiter())
+               # users never wait behind each other; a chat's updates keep their order
+               .concurrent_updates(PerChatOrder()))
     if config.bot.api_base_url:
         base = config.bot.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_base_url(base))
@@ -129,6 +134,8 @@ def add_handlers(application: Application) -> None:
                                                  pattern=alert_buttons.MUTE_PATTERN))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, commands.chat_migrated))
+    application.add_handler(ChatMemberHandler(membership.bot_membership_changed,
+                                              ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(_on_error)
 
 
@@ -177,7 +184,7 @@ async def start_polling(application: Application, *, poll_timeout: float = 30.0)
     await application.start()
     await application.updater.start_polling(
         poll_interval=0.0, timeout=timedelta(seconds=poll_timeout),
-        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
         drop_pending_updates=False)
 
 
