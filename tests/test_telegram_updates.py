@@ -8,7 +8,7 @@ import time
 from bot.store import chats
 from bot.telegram import commands
 from tests.fakes.alert_world import add_topic_named
-from tests.fakes.telegram_app import running_bot
+from tests.fakes.telegram_app import ADMIN, StubTranslator, running_bot
 
 GROUP = -100500
 CHANNEL = -100600
@@ -73,3 +73,19 @@ async def _until_active(bot, chat_id: int, active: bool) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"chat {chat_id} never became {'active' if active else 'inactive'}")
+
+
+class SlowTranslator(StubTranslator):
+    """Answers after 1.5 s, as a busy translation provider does."""
+
+    async def translate_query(self, query_text: str, source: str, target: str) -> str:
+        await asyncio.sleep(1.5)
+        return await super().translate_query(query_text, source, target)
+
+
+async def test_a_slow_addtopic_says_it_is_working_on_it_then_answers(tmp_path):
+    async with running_bot(tmp_path, translator=SlowTranslator()) as bot:
+        first, done = await bot.send("/addtopic troops Troops\nen: troops", chat_id=ADMIN,
+                                     replies=2)
+        assert "Working on it" in first.text
+        assert "troops" in done.text and "Working" not in done.text

@@ -18,7 +18,7 @@ from bot.store.entries import texts_since
 from bot.store.feeds import list_feeds
 from bot.store.outbox import alerts_sent_since, queue_length
 from bot.telegram.access import is_bot_admin
-from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.context import language_of, reply, reply_text, services, working_on
 from bot.telegram.i18n import t
 from bot.topics.edits import (
     FormError,
@@ -87,8 +87,9 @@ async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if await topics.get_topic(ctx.db, form.name) is not None:
         await reply(update, context, "addtopic.exists", name=form.name)
         return
-    filled = await fill_languages(ctx.translator, form.queries)
-    titles = await translate_title(ctx.translator, form.title, lang)
+    filled, titles = await working_on(update, context, asyncio.gather(
+        fill_languages(ctx.translator, form.queries),
+        translate_title(ctx.translator, form.title, lang)))
     topic = topic_from(form, filled, titles)
     if not await topics.add_topic(ctx.db, topic):
         await reply(update, context, "addtopic.exists", name=form.name)

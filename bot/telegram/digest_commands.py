@@ -15,7 +15,14 @@ from bot.digests.schedule import BadDigestMode, DigestMode, next_end, parse_mode
 from bot.model import LANGUAGES
 from bot.store import digests, topics
 from bot.telegram.commands import _split_channel, _target
-from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
+from bot.telegram.context import (
+    language_of,
+    reply,
+    reply_text,
+    services,
+    timezone_of,
+    working_on,
+)
 from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
@@ -131,7 +138,8 @@ async def trend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     lang = await language_of(context, update.effective_chat.id)
     title = topic.titles.get(lang) or topic.title
     try:
-        png = await ctx.charts.render(trend_chart(lang, title, first, days, rows))
+        png = await working_on(update, context,
+                               ctx.charts.render(trend_chart(lang, title, first, days, rows)))
     except ChartBusy:
         await reply(update, context, "trend.busy")
         return
