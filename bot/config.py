@@ -55,6 +55,9 @@ class PollingConfig:
     concurrency: int = 16
     allow_private_addresses: bool = False
     max_retry_after: float = 6 * 3600.0  # longest wait a feed's Retry-After may impose
+    # New entries one poll of one feed may bring to matching; the rest are recorded as
+    # seen and the admins are told (a feed that suddenly lists 100,000 items).
+    max_new_entries: int = 500
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         concurrency=p.positive_int("concurrency", PollingConfig.concurrency),
         allow_private_addresses=p.get("allow_private_addresses", bool, False),
         max_retry_after=p.duration("max_retry_after", PollingConfig.max_retry_after),
+        max_new_entries=p.positive_int("max_new_entries", PollingConfig.max_new_entries),
     )
     if polling.interval < 60:
         warnings.append(f"polling.interval: {polling.interval:g}s is below a minute; "

@@ -16,7 +16,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -168,14 +168,17 @@ class FeedPoller:
                  executor: Executor | None = None,
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time,
-                 guard: AddressGuard | None = None) -> None:
+                 guard: AddressGuard | None = None,
+                 admins: Sequence[int] = ()) -> None:
         """`guard` decides which addresses the poller's own client may reach (a given
-        `client` carries its own)."""
+        `client` carries its own); `admins` are told when a feed brings more new
+        entries than `polling.max_new_entries`."""
         self.db = db
         self.polling = polling
         self.storage = storage or StorageConfig()
         self.on_new_entries = on_new_entries
         self.on_feed_health = on_feed_health
+        self.admins = tuple(admins)
         self.rng = rng or random.Random()
         self.clock = clock
         self._own_client = client is None
@@ -222,7 +225,9 @@ class FeedPoller:
                         feed.language, datetime.fromtimestamp(now, UTC), result.url)
                     new = await remember_entries(self.db, feed, entries, now,
                                                  baseline=not due.baseline_done,
-                                                 retention=self.storage.retention)
+                                                 retention=self.storage.retention,
+                                                 max_new=self.polling.max_new_entries,
+                                                 admins=self.admins)
                     outcome = FeedOutcome(feed, "fetched", parsed=len(entries), new=len(new))
                     etag, last_modified = result.etag, result.last_modified
                 await feed_store.record_success(

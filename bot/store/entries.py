@@ -9,6 +9,7 @@ from bot.matching.backtest import StoredText
 from bot.model import Entry, Feed, StoredEntry
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen
+from bot.store.outbox_texts import queue_text
 
 _CHUNK = 500  # keeps `IN (...)` well under SQLite's variable limit
 
@@ -19,7 +20,8 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], now: float,
-                           baseline: bool, retention: float = 30 * 86400.0
+                           baseline: bool, retention: float = 30 * 86400.0, *,
+                           max_new: int | None = None, admins: Sequence[int] = ()
                            ) -> list[StoredEntry]:
     """Store a poll's entries in one transaction; return those that should go on to matching.
 
@@ -27,6 +29,9 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
     for this one too), published within `retention`, and not the feed's baseline poll
     (whose entries are only recorded as seen). Known entries get
     `last_seen_at = now` so pruning keeps what feeds still show.
+
+    At most `max_new` go on (the newest): the rest are recorded as seen, and `admins`
+    are told in the same transaction, once a day per feed.
     """
     batch: dict[str, Entry] = {}
     for entry in entries:
@@ -62,6 +67,9 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
                     continue
                 links.add(entry.alert_key)  # the same link twice in one poll is one
                 wanted.append(entry)
+        if max_new is not None and len(wanted) > max_new:
+            await _tell_capped(conn, feed, len(wanted), max_new, admins, now)
+            wanted = sorted(wanted, key=lambda e: e.published, reverse=True)[:max_new]
         waiting = {e.key for e in wanted}
         await conn.executemany(
             "INSERT INTO entries (feed_id, key, alert_key, link, title, summary, language, "
@@ -79,6 +87,16 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
                 f"({','.join('?' * len(part))})", (feed.id, *part))
             ids.update((row[1], row[0]) for row in await cursor.fetchall())
     return [StoredEntry(id=ids[e.key], feed_id=feed.id, entry=e) for e in wanted]
+
+
+async def _tell_capped(conn, feed: Feed, count: int, kept: int, admins: Sequence[int],
+                       now: float) -> None:
+    day = int(now // 86400)
+    for admin in admins:
+        await queue_text(conn, "notice", admin, f"feed-capped:{feed.id}:{day}", now,
+                         notice={"key": "delivery.feed_capped",
+                                 "values": {"feed": feed.name or feed.url, "url": feed.url,
+                                            "count": count, "kept": kept}})
 
 
 async def prune_entries(db: Database, now: float, retention: float) -> int:
