@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -140,7 +140,14 @@ def add_handlers(application: Application) -> None:
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Unexpected failures: logged with the update, and the user gets one line, not silence."""
+    """Unexpected failures: logged with the update, and the user gets one line, not silence.
+    A reply Telegram did not take (network, timeout, the bot stopping) is one line: there
+    is no one to tell but the log."""
+    if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat \
+            else None
+        log.warning("reply to chat %s dropped: %s", chat, context.error)
+        return
     log.error("handling %s failed", update, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message and update.effective_chat:
         try:
