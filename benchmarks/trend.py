@@ -15,22 +15,28 @@ import platform
 import statistics
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.digests.chart import ChartPool, draw_trend
-from bot.telegram.digest_commands import trend_chart
+from bot.digests.trend import count_slots, trend_chart, trend_span
 
 RUNS = 10
 DAYS = 30
 
 
-def rows_for(days: int) -> list[tuple[str, str, int]]:
-    first = date(2026, 3, 1)
-    return [((first + timedelta(days=d)).isoformat(), language, (d * k) % 17 + 1)
-            for d in range(days) for k, language in enumerate(("en", "fr", "ru"), start=3)]
+NOW = datetime(2026, 3, 30, 12, tzinfo=UTC).timestamp()
+
+
+def chart_for(days: int, filled: bool):
+    span = trend_span(f"{days}d", NOW, UTC)
+    published = [(start.timestamp() + 3600, language)
+                 for d, start in enumerate(span.starts)
+                 for k, language in enumerate(("en", "fr", "ru"), start=3)
+                 for _ in range((d * k) % 17 + 1)] if filled else []
+    return trend_chart("en", "Oreshnik", span, "UTC", count_slots(span, published))
 
 
 def timed(chart) -> list[float]:
@@ -64,8 +70,8 @@ async def loop_lateness(pool: ChartPool, chart, charts: int) -> tuple[float, flo
 
 
 def main() -> None:
-    full = trend_chart("en", "Oreshnik", date(2026, 3, 1), DAYS, rows_for(DAYS))
-    empty = trend_chart("en", "Oreshnik", date(2026, 3, 1), DAYS, [])
+    full = chart_for(DAYS, True)
+    empty = chart_for(DAYS, False)
     start = time.perf_counter()
     draw_trend(empty)  # imports matplotlib and builds its font cache once
     first = time.perf_counter() - start

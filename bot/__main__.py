@@ -76,12 +76,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "preview":
         from bot.preview import run_preview
+        from bot.store.db import DatabaseError
 
         try:
             return asyncio.run(run_preview(config, topic=args.topic, as_json=args.json,
                                            out=sys.stdout))
         except KeyboardInterrupt:
             return 130
+        except DatabaseError as exc:
+            return _fail(str(exc))
         except ValueError as exc:  # unknown topic and the like: the user's input
             return _fail(str(exc))
 

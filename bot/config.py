@@ -6,12 +6,13 @@ place, so `check` reports all of a file's problems and no other module validates
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ class BotConfig:
     api_base_url: str = ""
     default_language: str = "en"
     default_timezone: str = "UTC"  # IANA zone of chats that set none with /timezone
+    personal_topics: bool = False  # anyone may define topics of their own in a private chat
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,18 @@ class PollingConfig:
     # New entries one poll of one feed may bring to matching; the rest are recorded as
     # seen and the admins are told (a feed that suddenly lists 100,000 items).
     max_new_entries: int = 500
+    adaptive: bool = True  # each feed's interval follows how often it publishes
+    # Bounds of an adaptive interval; by default they widen to include `interval`,
+    # so a short interval for local feeds is not slowed to a minute.
+    min_interval: float = 60.0
+    max_interval: float = 2 * 3600.0
+    telegram_preview_url: str = "https://t.me/s/"  # where channel feeds are read
+
+
+@dataclass(frozen=True)
+class WebSubConfig:
+    public_url: str = ""  # empty: no WebSub; else pushes arrive under this URL
+    listen: str = "127.0.0.1:8470"  # host:port the push receiver binds
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,15 @@ class SurgesConfig:
     window: float = 2 * 3600.0
     min_entries: int = 5
     factor: float = 4.0
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """When the bot admins are told about a feed: failing this long, or answering but
+    with nothing new this long (stale)."""
+
+    report_after: float = 24 * 3600.0
+    stale_after: float = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +131,8 @@ class Config:
     translation: TranslationConfig = TranslationConfig()
     surges: SurgesConfig = SurgesConfig()
     stories: StoriesConfig = StoriesConfig()
+    health: HealthConfig = HealthConfig()
+    websub: WebSubConfig = WebSubConfig()
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -249,7 +274,8 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         default_timezone = "UTC"
     bot = BotConfig(token=token.strip(), admins=tuple(admins), api_base_url=api_base_url,
                     default_language=b.language("default_language", "en"),
-                    default_timezone=default_timezone)
+                    default_timezone=default_timezone,
+                    personal_topics=b.get("personal_topics", bool, False))
     b.finish()
 
     s = _Reader(problems, top.get("storage", dict, {}), "storage")
@@ -270,6 +296,19 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         max_retry_after=p.duration("max_retry_after", PollingConfig.max_retry_after),
         max_new_entries=p.positive_int("max_new_entries", PollingConfig.max_new_entries),
     )
+    interval = polling.interval
+    polling = replace(
+        polling,
+        adaptive=p.get("adaptive", bool, True),
+        min_interval=p.duration("min_interval", min(PollingConfig.min_interval, interval)),
+        max_interval=p.duration("max_interval", max(PollingConfig.max_interval, interval)),
+        telegram_preview_url=p.get("telegram_preview_url", str, PollingConfig.telegram_preview_url),
+    )
+    if polling.min_interval > polling.max_interval:
+        problems.append(f"polling.min_interval: {polling.min_interval:g}s is longer than "
+                        f"polling.max_interval ({polling.max_interval:g}s)")
+    _check_url(problems, "polling.telegram_preview_url", polling.telegram_preview_url,
+               required=True)
     if polling.interval < 60:
         warnings.append(f"polling.interval: {polling.interval:g}s is below a minute; "
                         "fine for local feeds, impolite to public ones")
@@ -295,10 +334,15 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
                                     timeout=t.duration("timeout", TranslationConfig.timeout))
     t.finish()
 
+    websub = _parse_websub(problems, top.get("websub", dict, {}))
     surges = _parse_surges(problems, top.get("surges", dict, {}))
     st = _Reader(problems, top.get("stories", dict, {}), "stories")
     stories = StoriesConfig(window=st.duration("window", StoriesConfig.window))
     st.finish()
+    h = _Reader(problems, top.get("health", dict, {}), "health")
+    health = HealthConfig(report_after=h.duration("report_after", HealthConfig.report_after),
+                          stale_after=h.duration("stale_after", HealthConfig.stale_after))
+    h.finish()
 
     feeds = _parse_feeds(problems, warnings, top.get("feeds", list, []))
     topics = _parse_topics(problems, top.get("topics", list, []))
@@ -307,8 +351,21 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(bot=bot, storage=storage, polling=polling, translation=translation,
-                  surges=surges, stories=stories, feeds=feeds, topics=topics,
+                  surges=surges, stories=stories, health=health, websub=websub, feeds=feeds,
+                  topics=topics,
                   warnings=tuple(warnings))
+
+
+def _parse_websub(problems: list[str], table: object) -> WebSubConfig:
+    r = _Reader(problems, table, "websub")
+    public_url = r.get("public_url", str, "").strip()
+    _check_url(problems, "websub.public_url", public_url, required=False)
+    listen = r.get("listen", str, WebSubConfig.listen).strip()
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        problems.append(f"websub.listen: {listen!r} is not HOST:PORT (e.g. 127.0.0.1:8470)")
+    r.finish()
+    return WebSubConfig(public_url=public_url, listen=listen)
 
 
 def _parse_surges(problems: list[str], table: object) -> SurgesConfig:
@@ -382,18 +439,29 @@ def _parse_topics(problems: list[str], items: list) -> tuple[TopicConfig, ...]:
     return tuple(topics)
 
 
-def is_time_zone(name: str) -> bool:
-    """Whether `name` is an IANA time zone this system knows (Europe/Paris, UTC, ...)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+# In the zone folder but not places: a zone that is always UTC with the abbreviation
+# "-00" ("Factory"), the host's own setting, and the POSIX rule template.
+_PSEUDO_ZONES = frozenset({"Factory", "localtime", "posixrules"})
 
-    if not name or name != name.strip():
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a folder of zones ("Europe") or a name too long for a file.
-        return False
-    return True
+
+@functools.cache
+def _time_zones() -> dict[str, str]:
+    """Every real IANA zone name, by its case-folded spelling."""
+    from zoneinfo import available_timezones
+
+    names = (available_timezones() - _PSEUDO_ZONES) | {"UTC"}
+    return {name.casefold(): name for name in names}
+
+
+def time_zone_named(name: str) -> str | None:
+    """The IANA zone `name` stands for, as IANA spells it ("europe/paris" is
+    "Europe/Paris"); None for anything that is not a real zone."""
+    return _time_zones().get(name.casefold()) if name == name.strip() else None
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is spelled as a real IANA time zone (Europe/Paris, UTC, ...)."""
+    return time_zone_named(name) == name
 
 
 def query_problem(query: str, language: str) -> str | None:
@@ -412,7 +480,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     env = os.environ if env is None else env
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Windows editors start UTF-8 with a BOM
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such config file (copy config.example.toml)"]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +33,12 @@ class FeedHealth:
     consecutive_failures: int
     next_poll_at: float
     entries_seen: int
+    last_new_at: float | None = None  # a poll last found an entry not seen before
+
+    def stale(self, now: float, after: float) -> bool:
+        """Answering, but with nothing new for `after` seconds (health.stale_after)."""
+        return (self.failing_since is None and self.last_success_at is not None
+                and self.last_new_at is not None and self.last_new_at <= now - after)
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,18 @@ class Entry:
 
     @property
     def alert_key(self) -> str:
-        """Identity for alerting: the same link in two feeds is one story item."""
-        return canonical_link(self.link) if self.link else self.key
+        """Identity for alerting: the same link in two feeds is one story item, and an
+        item without a link is its text (a guid may change at every poll)."""
+        return canonical_link(self.link) if self.link else content_key(self.title, self.summary)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def content_key(title: str, summary: str) -> str:
+    """A linkless item's identity: its title and summary, case and spacing aside."""
+    text = _SPACES.sub(" ", f"{title}\n{summary}").strip().casefold()
+    return "text:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,7 @@ class Topic:
     title: str  # as first written; the title in a language without its own
     queries: dict[str, str] = field(default_factory=dict)  # language -> query text
     titles: dict[str, str] = field(default_factory=dict)  # language -> title shown in it
+    owner_id: int | None = None  # a personal topic's user (= their private chat); None: shared
 
     def title_in(self, language: str) -> str:
         """The title a chat reading `language` sees."""

@@ -41,7 +41,7 @@ async def build_pipeline(db: Database, config: Config, translator: Translator, s
                          on_feed_health: OnFeedHealth | None = None) -> Pipeline:
     """The stages in the order an entry takes them, each handed to the next."""
     poller = FeedPoller(db, config.polling, config.storage, on_feed_health=on_feed_health,
-                        admins=config.bot.admins)
+                        health=config.health, admins=config.bot.admins)
     try:
         # Pivot translations for clustering go through the same translator and cache as alerts.
         pivot = None if config.translation.provider == "none" else translator.translate_entry

@@ -1,8 +1,10 @@
 """`coverage-bot preview`: fetch every feed once, print what each topic would match now,
 and which story each matched entry would join.
 
-Stores nothing and sends nothing: feeds and topics come straight from the config;
-stories are grouped in memory, without pivot translations (nothing is translated).
+Stores nothing and sends nothing. Feeds and topics are the service's: the database's
+(chat edits included) when it exists, with the config file's entries that are new or
+changed since the last start, as the next start would load them; else the config's.
+Stories are grouped in memory, without pivot translations (nothing is translated).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from typing import TextIO
 
 import httpx
 
-from bot.config import Config, FeedConfig
+from bot.config import Config, FeedConfig, TopicConfig
+from bot.feeds import one_line
 from bot.feeds.fetch import FetchError, make_client
 from bot.feeds.poll import fetch_and_parse
 from bot.matching.index import TopicIndex, TopicQuery, compile_topics
 from bot.model import Entry
+from bot.store.config_seeds import entry_digest
+from bot.store.sources import StoredSources, read_sources
 from bot.stories.cluster import OpenStories
 from bot.stories.similarity import story_signature
 
@@ -70,7 +75,31 @@ class PreviewStories:
         return story
 
 
-def compile_config_topics(config: Config, only: str | None = None) -> TopicIndex:
+@dataclass(frozen=True)
+class Sources:
+    feeds: tuple[FeedConfig, ...]
+    topics: tuple[TopicConfig, ...]
+
+
+def service_sources(config: Config, stored: StoredSources | None) -> Sources:
+    """What the service would poll and match at its next start: the stored feeds and
+    topics, each config entry new or changed since the last start taking the file's
+    values (the rule of `store/config_seeds.py`); the config alone without a database."""
+    if stored is None:
+        return Sources(config.feeds, config.topics)
+
+    def merged(kind: str, stored_items, file_items, key):
+        items = {key(item): item for item in stored_items}
+        for item in file_items:
+            if stored.seeds.get((kind, key(item))) != entry_digest(item):
+                items[key(item)] = item
+        return tuple(items.values())
+
+    return Sources(merged("feed", stored.feeds, config.feeds, lambda f: f.url),
+                   merged("topic", stored.topics, config.topics, lambda t: t.name))
+
+
+def compile_config_topics(config: Config | Sources, only: str | None = None) -> TopicIndex:
     names = {t.name for t in config.topics}
     if only is not None and only not in names:
         raise ValueError(f"unknown topic {only!r} (known: {', '.join(sorted(names)) or 'none'})")
@@ -96,7 +125,9 @@ def matches_in(index: TopicIndex, feed: FeedConfig, entries: list[Entry],
 async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: TextIO) -> int:
     """Print matches feed by feed as they arrive; a failing feed is one line on stderr.
     The exit status: 1 if any feed could not be read, else 0."""
-    index = compile_config_topics(config, topic)
+    sources = service_sources(config, await asyncio.to_thread(read_sources,
+                                                              config.storage.database))
+    index = compile_config_topics(sources, topic)
     semaphore = asyncio.Semaphore(config.polling.concurrency)
     failures = 0
     stories = PreviewStories(config.stories.window)
@@ -108,9 +139,11 @@ async def run_preview(config: Config, *, topic: str | None, as_json: bool, out: 
                     return feed, await fetch_and_parse(client, feed.url, feed.language,
                                                        config.polling)
                 except (FetchError, httpx.HTTPError) as exc:
-                    return feed, str(exc) or type(exc).__name__
+                    return feed, one_line(exc)
+                except Exception as exc:  # one feed's surprise is that feed's line, no more
+                    return feed, f"unexpected error: {type(exc).__name__}: {one_line(exc)}"
 
-        for next_done in asyncio.as_completed([one(f) for f in config.feeds]):
+        for next_done in asyncio.as_completed([one(f) for f in sources.feeds]):
             feed, result = await next_done
             if isinstance(result, str):
                 failures += 1

@@ -43,7 +43,7 @@ def test_alert_shows_topic_outlet_time_marker_titles_summary_words_and_labelled_
     markup = render_alert(_view())
     plain = _plain(markup)
     for piece in ("Western troops in Ukraine",
-                  "Le Monde · International · 29 Nov 2026, 13:05 CET · fr → en",
+                  "Le Monde · International · Nov 29, 2026, 13:05 CET · fr → en",
                   "France may send troops to Ukraine",
                   "Original: La France pourrait envoyer des troupes en Ukraine",
                   "Paris weighs options.", "Found: troupes, Ukraine",
@@ -96,12 +96,12 @@ def test_russian_chat_gets_russian_words():
     plain = _plain(render_alert(_view(target_language="ru", translation_failed=True,
                                       when=format_time(NOON, "Europe/Moscow", "ru"))))
     assert "Оригинал:" in plain and "Найдено:" in plain and "Перевод недоступен" in plain
-    assert "29 нояб. 2026, 15:05 MSK" in plain and "Читать на Le Monde" in plain
+    assert "29 нояб. 2026 г., 15:05 MSK" in plain and "Читать на Le Monde" in plain
 
 
 def test_time_is_in_the_chat_zone_and_says_when_only_seen():
-    assert format_time(NOON, "America/New_York", "en") == "29 Nov 2026, 07:05 EST"
-    assert format_time(NOON, "Nowhere/Atlantis", "en") == "29 Nov 2026, 12:05 UTC"
+    assert format_time(NOON, "America/New_York", "en") == "Nov 29, 2026, 07:05 EST"
+    assert format_time(NOON, "Nowhere/Atlantis", "en") == "Nov 29, 2026, 12:05 UTC"
     assert format_time(NOON, None, "fr", seen=True) == "vu le 29 nov. 2026, 12:05 UTC"
     assert format_time(NOON, "UTC", "en", seen=True).startswith("seen ")
 

@@ -62,7 +62,7 @@ async def test_the_coverage_reply_uses_the_bot_default_zone_too(world):
     world.api.delete_message(READER, alert.message_id)
     await world.publish(STRIKE_EN)
     await world.deliver()
-    coverage = next(m.text for m in world.api.sent_to(READER) if "Also covered by:" in m.text)
+    coverage = next(m.text for m in world.api.sent_to(READER) if "BBC (en)" in m.text)
     assert f"BBC (en) {await _bbc_clock(world)}" in coverage
 
 

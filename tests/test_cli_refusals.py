@@ -126,3 +126,45 @@ def test_preview_exits_0_when_every_feed_was_read(tmp_path):
                              f'[[feeds]]\nurl = "{url}"\nlanguage = "fr"\n')
         result = cli("preview", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def damaged_database(path: Path) -> Path:
+    """A database an earlier run left, then one page of its data overwritten (a bad disk
+    or a torn copy): the header and the schema still read."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT)")
+        conn.executemany("INSERT INTO filler (text) VALUES (?)", [("x" * 500,)] * 200)
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    at = (pages - 3) * page_size  # a leaf page of filler's
+    data[at:at + page_size] = b"\xa5" * page_size
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_database_with_damaged_pages(tmp_path, command):
+    database = damaged_database(tmp_path / "db.sqlite3")
+    result = cli(*command, "--config", str(config_with(tmp_path, database)), cwd=tmp_path)
+    assert_one_line_exit_2(result, r"db\.sqlite3 is damaged \(.*Page \d+.*\); restore a backup")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_database_stamped_by_a_newer_version(tmp_path, command):
+    database = made_database(tmp_path / "db.sqlite3")
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    result = cli(*command, "--config", str(config_with(tmp_path, database)), cwd=tmp_path)
+    assert_one_line_exit_2(result, "schema version 999, newer than this coverage-bot")
+
+
+def test_a_config_that_starts_with_a_utf8_bom_is_read(tmp_path):
+    config = config_with(tmp_path, tmp_path / "db.sqlite3")
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
+    result = cli("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout

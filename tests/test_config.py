@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_config, parse_duration
+from bot.config import ConfigError, HealthConfig, load_config, parse_config, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,6 +121,16 @@ def test_example_config_is_valid_and_documents_every_key():
         assert f"\n{key} =" in text, key
 
 
+def test_health_thresholds_are_read_and_checked():
+    config = parse_config({"health": {"report_after": "6h", "stale_after": "2d"}}, {})
+    assert (config.health.report_after, config.health.stale_after) == (6 * 3600, 2 * 86400)
+    assert parse_config({}, {}).health == HealthConfig(24 * 3600, 7 * 86400)
+    example = load_config(ROOT / "config.example.toml", env={})
+    assert example.health == HealthConfig(24 * 3600, 7 * 86400)
+    [problem] = problems_of({"health": {"stale_after": "soon"}})
+    assert problem.startswith("health.stale_after: ")
+
+
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
@@ -216,3 +226,17 @@ def test_topic_titles_per_language_and_the_default_time_zone():
         "bot.default_timezone: unknown time zone 'Mars/Olympus' "
         "(use an IANA name like \"Europe/Paris\")",
         "topics[0].title_de: unknown key"]
+
+
+def test_adaptive_polling_bounds_widen_to_a_short_interval_and_must_be_ordered():
+    config = parse_config({"polling": {"interval": "10s"}}, {})
+    assert config.polling.adaptive is True
+    assert (config.polling.min_interval, config.polling.max_interval) == (10, 7200)
+    with pytest.raises(ConfigError, match="polling.min_interval: 7200s is longer"):
+        parse_config({"polling": {"min_interval": "2h", "max_interval": "1h"}}, {})
+
+
+def test_websub_listen_must_be_host_and_port():
+    assert parse_config({}, {}).websub.public_url == ""
+    with pytest.raises(ConfigError, match="websub.listen: 'nowhere' is not HOST:PORT"):
+        parse_config({"websub": {"listen": "nowhere"}}, {})

@@ -43,13 +43,13 @@ def notice_service(bot, db: Database, clock: Clock) -> tuple[SendingNotices, Bot
 
 
 async def record(db: Database, feed_name: str, language: str, link: str, title: str,
-                 now: float, story: int | None = None) -> RecordedEntry:
-    """An entry matched `troops`, joining `story` (as the cluster stage decides) or not."""
+                 now: float, story: int | None = None, topic: str = "troops") -> RecordedEntry:
+    """An entry matched `topic`, joining `story` (as the cluster stage decides) or not."""
     row = await db.fetchone("SELECT id FROM feeds WHERE name = ?", (feed_name,))
     feed_id = row[0] if row else await add_feed(db, f"https://{feed_name}.example/rss",
                                                 language, feed_name)
     entry = await add_entry(db, feed_id, link, title, "", language)
-    return await record_entry(db, entry, link, [("troops", ["troops"])], now, story_id=story)
+    return await record_entry(db, entry, link, [(topic, [topic])], now, story_id=story)
 
 
 async def five_matches_in_three_stories(db: Database, now: float) -> None:
@@ -79,8 +79,9 @@ async def test_every_1m_sends_one_digest_listing_the_stories_and_no_instant_aler
     text = sent[0].text
     assert "3 stories" in text and "Western troops in Ukraine" in text
     assert text.count("• ") == 3
-    # most covered first: the three-outlet story, then two, then one
-    assert text.index("Des troupes") < text.index("Les soldats") < text.index("Drones")
+    # most covered first: the three-outlet story, then the newest of the others
+    assert text.index("Des troupes") < text.index("Drones") < text.index("Les soldats")
+    assert '<a href="https://x/a1">Des troupes en Ukraine</a> · /story ' in text
     assert "3 entries · lemonde, bbc, tass · fr · en · ru" in text
 
 
@@ -135,9 +136,13 @@ async def test_digest_command_answers_usage_status_and_refuses_short_periods(wor
 
 
 async def test_a_long_digest_is_split_past_4096_characters_and_sent_in_order(world):
+    for n in range(6):
+        await add_topic_named(world.db, f"topic{n}", f"Topic {n}")
+        await world.ask(f"/subscribe topic{n}")
     await world.ask("/digest every 1m")
-    for n in range(60):
-        await record(world.db, "bbc", "en", f"https://x/{n}", f"Story {n:02d} " + "w" * 150, T0)
+    for n in range(60):  # a topic lists 10 stories: six topics of ten
+        await record(world.db, "bbc", "en", f"https://x/{n}", f"Story {n:02d} " + "w" * 150,
+                     T0, topic=f"topic{n // 10}")
     clock = Clock(T0 + 40)
     service, telegram = notice_service(world, world.db, clock)
     before = len(world.api.sent_to(USER))
@@ -146,7 +151,9 @@ async def test_a_long_digest_is_split_past_4096_characters_and_sent_in_order(wor
     sent = world.api.sent_to(USER)[before:]
     assert len(sent) >= 3
     joined = "".join(m.text for m in sent)
-    assert [joined.index(f"Story {n:02d}") for n in range(60)] == sorted(
+    # topics in turn, each story once; within a topic the newest first
+    order = [10 * topic + n for topic in range(6) for n in reversed(range(10))]
+    assert [joined.index(f"Story {n:02d}") for n in order] == sorted(
         joined.index(f"Story {n:02d}") for n in range(60))
 
 
@@ -249,4 +256,28 @@ async def test_the_next_digest_is_dated_in_the_chats_language_and_zone(world):
         reply
     await chats.set_language(world.db, USER, "ru")
     reply = await world.ask("/digest")
-    assert re.search(r"следующая — \d{1,2} \w+\.? 20\d\d, 08:00 CES?T\.$", reply), reply
+    assert re.search(r"следующая — \d{1,2} \w+\.? 20\d\d\s?г\., 08:00 CES?T\.$", reply), reply
+
+
+async def test_a_story_covered_by_hundreds_of_outlets_still_gets_its_digest_out(world):
+    # The story's line of outlets alone passes 4096 characters: Telegram would refuse
+    # it, and the digest, which took its matches, would be lost. It is shortened.
+    await world.ask("/digest every 1m")
+    first = await record(world.db, "outlet000", "en", "https://x/s0",
+                         "Troops cross the border", T0)
+    for n in range(1, 300):
+        await record(world.db, f"outlet{n:03d}-with-a-long-name", "en", f"https://x/s{n}",
+                     f"Troops cross the border ({n})", T0, first.story_id)
+    await record(world.db, "bbc", "en", "https://x/other", "Drones over Kyiv", T0)
+    clock = Clock(T0 + 40)
+    service, telegram = notice_service(world, world.db, clock)
+    before = len(world.api.sent_to(USER))
+    async with telegram:
+        await service.tick()
+    sent = world.api.sent_to(USER)[before:]
+    joined = "".join(m.text for m in sent)
+    assert "Troops cross the border" in joined and "Drones over Kyiv" in joined
+    # Accepted by the fake Bot API, which refuses what Telegram refuses (past 4096 units).
+    assert len(sent) == 3 and "/story" in sent[1].text
+    states = await world.db.fetchall("SELECT state FROM notices WHERE kind = 'digest'")
+    assert [row[0] for row in states] == ["sent"]

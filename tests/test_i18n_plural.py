@@ -43,12 +43,16 @@ def test_every_counted_table_has_the_three_forms_in_every_language():
 
 
 def test_a_surge_across_one_language_reads_right():
-    assert "7 entries in 2 h across 1 language," in render_surge("en", "Strikes", 7, 2, 1, 3.0)
-    assert "1 entry in 2 h across 1 language," in render_surge("en", "Strikes", 1, 2, 1, None)
-    assert "6 articles en 2 h dans 1 langue," in render_surge("fr", "Frappes", 6, 2, 1, 3.0)
-    assert "21 материал за 2 ч на 1 языке," in render_surge("ru", "Удары", 21, 2, 1, 3.0)
-    assert "2 материала за 2 ч на 2 языках," in render_surge("ru", "Удары", 2, 2, 2, None)
-    assert "5 материалов за 2 ч на 3 языках," in render_surge("ru", "Удары", 5, 2, 3, 2.5)
+    hours = 7200
+    assert "7 entries in 2 hours across 1 language," in render_surge("en", "Strikes", 7, hours,
+                                                                    1, 3.0)
+    assert "1 entry in 2 hours across 1 language," in render_surge("en", "Strikes", 1, hours,
+                                                                   1, None)
+    assert "6 articles en 2\u00a0heures dans 1 langue," in render_surge("fr", "Frappes", 6,
+                                                                      hours, 1, 3.0)
+    assert "21 материал за 2 часа на 1 языке," in render_surge("ru", "Удары", 21, hours, 1, 3.0)
+    assert "2 материала за 2 часа на 2 языках," in render_surge("ru", "Удары", 2, hours, 2, None)
+    assert "5 материалов за 2 часа на 3 языках," in render_surge("ru", "Удары", 5, hours, 3, 2.5)
 
 
 def test_digest_counts_read_right():

@@ -83,3 +83,24 @@ async def test_a_transaction_cancelled_as_it_begins_leaves_none_open(tmp_path):
     tables = await db.fetchall("SELECT name FROM sqlite_master WHERE name IN ('never', 'kept')")
     assert [row[0] for row in tables] == ["kept"] and not db.conn.in_transaction
     await db.close()
+
+
+async def test_the_file_is_stamped_with_its_schema_version_for_other_tools(tmp_path):
+    path = tmp_path / "stamped.sqlite3"
+    await (await Database.open(path)).close()
+    with sqlite3.connect(path) as conn:  # as migrated before the stamp existed
+        conn.execute("PRAGMA user_version = 0")
+    conn.close()
+    db = await Database.open(path)
+    assert (await db.fetchone("PRAGMA user_version"))[0] == SCHEMA_VERSION
+    await db.close()
+
+
+async def test_a_file_stamped_by_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "future.sqlite3"
+    await (await Database.open(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(DatabaseError, match="schema version 999, newer than"):
+        await Database.open(path)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.stories.cluster import OpenStories
+from bot.stories.cluster import CORE, OpenStories
 from bot.stories.similarity import story_signature
 
 HOUR = 3600.0
@@ -56,14 +56,14 @@ def test_adding_an_open_story_twice_is_refused():
         stories.add(1, ELECTION, at=0.0)
 
 
-def test_large_story_keeps_a_bounded_index():
+def test_large_story_keeps_a_bounded_index_of_its_core():
     stories = OpenStories()
     stories.add(1, STRIKE, at=0.0)
     for n in range(100):
         stories.join(1, sig(f"Unrelated item {n} about topic{n}"), at=float(n))
-    assert len(stories._stories[1].members) <= 12
-    assert not any(f"t:topic{n}@en" in stories._index for n in range(50))
-    assert all(f"t:topic{n}@en" in stories._index for n in range(90, 100))
+    assert len(stories._stories[1].core) == CORE
+    assert all(f"t:topic{n}@en" in stories._index for n in range(CORE - 1))
+    assert not any(f"t:topic{n}@en" in stories._index for n in range(CORE - 1, 100))
 
 
 def test_expiring_closes_exactly_the_stories_past_the_window_in_any_join_order():

@@ -126,7 +126,7 @@ async def test_after_a_restart_the_edit_lands_on_the_original_message(world):
     assert "BBC (en)" in await edits_alert(world, STRIKE_EN, alert)
 
 
-async def test_when_the_original_is_deleted_a_reply_carries_the_coverage(world):
+async def test_when_the_original_is_deleted_a_reply_carries_the_new_line_only(world):
     api = world.api
     await world.publish(STRIKE_FR)
     await world.deliver()
@@ -135,15 +135,22 @@ async def test_when_the_original_is_deleted_a_reply_carries_the_coverage(world):
     await world.publish(STRIKE_EN)
     await world.deliver()
     texts = [r.text for r in replies(api, READER)]
-    assert len(texts) == 2  # the coverage, and the new language
-    coverage = next(t for t in texts if "Also covered by:" in t)
-    assert "BBC (en)" in coverage and "2 outlets · 2 languages" in coverage
+    assert len(texts) == 2  # the new line, and the new language
+    line = next(t for t in texts if "BBC (en)" in t)
+    assert line.startswith('<a href="https://bbc.example/') and line.count("\n") == 0
+    assert "Also covered by" not in line and "Le Monde" not in line  # the line only
     assert "Now in English: BBC" in texts
+    # silent as the edit it stands for; the language reply rings
+    sound = {c.params["text"]: c.params.get("disable_notification")
+             for c in api.calls_of("sendMessage") if c.params.get("chat_id") == READER}
+    assert sound[line] is True and not sound["Now in English: BBC"]
     # later coverage goes straight to a reply: no more edits of a deleted message
     await world.publish(STRIKE_RU)
     await world.deliver()
     assert len(replies(api, READER)) == 4
-    assert "TASS (ru)" in replies(api, READER)[-2].text + replies(api, READER)[-1].text
+    newest = [r.text for r in replies(api, READER)[2:]]
+    line = next(t for t in newest if "TASS (ru)" in t)
+    assert "BBC" not in line and "Le Monde" not in line
     assert len(alerts(api, READER)) == 1
 
 
@@ -187,8 +194,8 @@ async def test_when_the_coverage_no_longer_fits_the_alert_a_reply_carries_it(wor
                                [("strikes", ("missiles",))], time.time(), story_id=first[0])
     await world.deliver()
     assert api.edits_of(READER) == []
-    coverage = next(r.text for r in replies(api, READER) if "Also covered by:" in r.text)
-    assert "BBC (en)" in coverage and "2 outlets · 2 languages" in coverage
+    line = next(r.text for r in replies(api, READER) if "BBC (en)" in r.text)
+    assert line.startswith('<a href="https://bbc.example/1">') and "\n" not in line
     assert api.text_of(READER, alert.message_id) is not None  # the alert itself is untouched
 
 

@@ -11,13 +11,15 @@ from bot.store.chats import migrate_chat
 from bot.stories.fanout import Edit, Reply, Send, StoryChat, Subscriber, plan_delivery
 from bot.stories.render import (
     CoverageItem,
-    ListedEntry,
+    Room,
     count_line,
     coverage_block,
     language_reply,
+    new_lines,
     story_listing,
 )
 from tests.fakes.alert_world import add_entry, add_feed, add_subscriber, add_topic_named, open_db
+from tests.fakes.bot_api import parse_telegram_html
 
 T0 = 1_700_000_000.0  # 22:13 UTC
 
@@ -51,22 +53,72 @@ def test_counts_use_each_languages_plural():
     assert count_line(many, "ru") == "5 изданий · 1 язык"
 
 
-def test_coverage_block_lists_the_others_newest_last_escaped_and_within_budget():
-    others = [CoverageItem("BBC <World>", "en", T0), CoverageItem("TASS", "ru", T0 + 2400)]
-    block = coverage_block(others, others, "en")
-    assert block.splitlines()[1:3] == ["BBC &lt;World&gt; (en) 22:13", "TASS (ru) 22:53"]
-    assert coverage_block([], others, "en") == ""
-    crowd = [CoverageItem(f"Outlet {n}", "en", T0 + n) for n in range(500)]
-    small = coverage_block(crowd, crowd, "en", budget=300)
-    assert telegram_length(small) < 400 and "Outlet 499" in small and "Outlet 0 " not in small
+def test_coverage_block_lists_the_others_newest_last_as_linked_titles_escaped():
+    others = [CoverageItem("TASS", "ru", T0 + 2400, "Удар по Брянску", "https://tass.ru/1"),
+              CoverageItem("BBC <World>", "en", T0, "Strike & more", "https://bbc.co.uk/a?x=1&y=2")]
+    block = coverage_block(others, others, 7, "en", now=T0)
+    assert block.splitlines()[1:3] == [
+        '<a href="https://bbc.co.uk/a?x=1&amp;y=2">Strike &amp; more</a> — '
+        'BBC &lt;World&gt; (en) 22:13',
+        '<a href="https://tass.ru/1">Удар по Брянску</a> — TASS (ru) 22:53']
+    assert coverage_block([], others, 7, "en") == ""
+    # a linkless entry is named, not linked
+    bare = coverage_block([CoverageItem("RT", "ru", T0, "Без ссылки", "")], others, 7, "en",
+                          now=T0)
+    assert "Без ссылки — RT (ru) 22:13" in bare and "<a " not in bare
+
+
+def test_a_line_carries_its_date_when_it_is_not_from_today_in_the_chats_zone():
+    from zoneinfo import ZoneInfo
+    item = CoverageItem("Le Monde", "fr", T0, "Frappe", "https://lemonde.fr/1")
+    two_days_later = T0 + 2 * 86400
+    assert "Le Monde (fr) Nov 14, 22:13" in coverage_block([item], [item], 1, "en",
+                                                          now=two_days_later)
+    assert "Le Monde (fr) 14 nov. 22:13" in coverage_block([item], [item], 1, "fr",
+                                                           now=two_days_later)
+    # 22:13 UTC is already the next day in Moscow, and so is "now" an hour later
+    moscow = coverage_block([item], [item], 1, "ru", ZoneInfo("Europe/Moscow"), now=T0 + 3600)
+    assert "Le Monde (fr) 01:13" in moscow
+
+
+def test_the_oldest_lines_fold_into_more_with_the_story_id_within_the_room():
+    crowd = [CoverageItem(f"Outlet {n}", "en", T0 + n, f"Title {n}", f"https://o{n}.test/")
+             for n in range(500)]
+    small = coverage_block(crowd, crowd, 42, "en", now=T0, room=Room(text=400))
+    plain = parse_telegram_html(small)
+    assert telegram_length(plain) <= 400
+    assert "Title 499 — Outlet 499" in plain and "Title 0 —" not in plain
+    folded = plain.splitlines()[1]
+    assert folded.startswith("+") and folded.endswith("more: /story 42")
+    shown = len([line for line in plain.splitlines() if " — Outlet " in line])
+    assert folded == f"+{500 - shown} more: /story 42"
+    # Telegram applies 100 entities at most: links beyond fold too
+    assert small.count("<a ") <= 98
+    many = coverage_block(crowd, crowd, 42, "en", now=T0)
+    assert many.count("<a ") <= 98 and "+" in many
+    assert coverage_block(crowd, crowd, 42, "en", now=T0, room=Room(text=30)) is None
+
+
+def test_the_fallback_reply_is_the_new_lines_only():
+    items = [CoverageItem("BBC", "en", T0, "Strike", "https://bbc.test/1")]
+    reply = new_lines(items, 3, "en", now=T0)
+    assert reply == '<a href="https://bbc.test/1">Strike</a> — BBC (en) 22:13'
+    assert new_lines([], 3, "en") is None
 
 
 def test_language_reply_and_listing():
     assert language_reply("ru", ["TASS", "RT", "TASS"], "en") == "Now in Russian: TASS, RT"
-    text = story_listing(7, [ListedEntry("BBC", "en", T0, "Missiles & more")], ["RT"], "fr")
-    assert text.startswith("Événement 7 · 1 média · 1 langue")
-    assert "22:13 · BBC (en)\nMissiles & more" in text
-    assert text.endswith("Pas encore couvert par\u00a0: RT")
+    items = [CoverageItem("BBC", "en", T0 + 60, "Missiles & more", "https://bbc.test/1"),
+             CoverageItem("Le Monde", "fr", T0, "Des missiles", "https://lemonde.test/1"),
+             CoverageItem("France 24", "fr", T0 + 120, "Missiles", "https://f24.test/1")]
+    text = story_listing(7, items, ["RT"], "fr", now=T0 + 3 * 86400)
+    plain = parse_telegram_html(text)
+    assert plain.startswith("Événement 7 · 3 médias · 2 langues\n"
+                            "Premier dans chaque langue\u00a0: Le Monde (fr), BBC (en)")
+    assert "Le Monde (fr) 14 nov. 22:13\nDes missiles" in plain
+    assert plain.index("Le Monde (fr)") < plain.index("BBC (en) 14 nov. 22:14")
+    assert '<a href="https://bbc.test/1">Missiles &amp; more</a>' in text
+    assert plain.endswith("Pas encore couvert par\u00a0: RT")
 
 
 def test_stories_window_is_configurable_and_checked():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.store import chats, stories
-from tests.fakes.bot_api import BOT_ID
+from bot.stories.fanout import CoverageSetting
+from tests.fakes.bot_api import BOT_ID, parse_telegram_html
 from tests.fakes.telegram_app import USER, running_bot
 
 GROUP = -100777
@@ -43,9 +44,13 @@ async def _story(bot) -> int:
 async def test_story_by_id_lists_entries_and_who_has_not_covered_it(tmp_path):
     async with running_bot(tmp_path) as bot:
         story = await _story(bot)
-        text = await bot.ask(f"/story {story}")
-        assert text.startswith(f"Story {story} · 2 outlets · 2 languages")
-        assert "22:13 · Le Monde (fr)\nDes missiles sur Briansk" in text
+        markup = await bot.ask(f"/story {story}")
+        text = parse_telegram_html(markup)
+        assert text.startswith(f"Story {story} · 2 outlets · 2 languages\n"
+                               "First in each language: Le Monde (fr), BBC (en)")
+        # published two years before "today": each time carries its date
+        assert "Le Monde (fr) Nov 14, 22:13\nDes missiles sur Briansk" in text
+        assert '<a href="http://x.test/1">Des missiles sur Briansk</a>' in markup
         assert text.index("Le Monde") < text.index("BBC (en)")
         assert text.endswith("Not covered yet by: France 24")
         assert "no story 999" in (await bot.ask("/story 999")).lower()
@@ -58,7 +63,7 @@ async def test_story_as_a_reply_to_its_alert_and_to_anything_else(tmp_path):
         async with bot.db.transaction() as conn:
             await conn.execute("UPDATE story_messages SET message_id = 41")
         text = await bot.ask("/story", reply_to=41)
-        assert text.startswith(f"Story {story} ·")
+        assert parse_telegram_html(text).startswith(f"Story {story} ·")
         assert "not an alert" in await bot.ask("/story", reply_to=40)
         assert (await bot.ask("/story")).startswith("Usage")
 
@@ -70,7 +75,8 @@ async def test_the_story_button_answers_with_the_listing_under_the_alert(tmp_pat
         bot.api.inject_callback(USER, USER, f"story:{story}", message_id=5)
         await bot.until(lambda: len(bot.api.sent_to(USER)) > before)
         [listing] = bot.api.sent_to(USER)[before:]
-        assert listing.text.startswith(f"Story {story}") and listing.reply_to == 5
+        assert listing.text.startswith(f"<b>Story {story}") and listing.reply_to == 5
+        assert listing.parse_mode == "HTML"
         assert bot.api.callback_answers  # the button stops spinning
 
 
@@ -82,6 +88,50 @@ async def test_coverage_mode_per_chat_refuses_bad_modes(tmp_path):
         assert await chats.chat_coverage(bot.db, USER) == "grow"
         assert (await bot.ask("/coverage sometimes")).startswith("Usage: /coverage grow|each")
         assert (await bot.ask("/coverage")).startswith("Usage")
+
+
+async def test_a_failing_feed_is_not_named_among_those_that_have_not_covered_it(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        story = await _story(bot)
+        async with bot.db.transaction() as conn:
+            await conn.execute("UPDATE feeds SET failing_since = 1, last_error = 'HTTP 503' "
+                               "WHERE name = 'France 24'")
+        text = parse_telegram_html(await bot.ask(f"/story {story}"))
+        assert "France 24" not in text
+        assert text.endswith("Every outlet with a query for its topics has covered it.")
+
+
+async def test_coverage_conditions_are_stored_and_answered_in_the_chats_language(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        answer = await bot.ask("/coverage grow outlets 3")
+        assert answer.startswith("Coverage: grow.")
+        assert answer.endswith("A story reaches it only once it has at least 3 outlets.")
+        assert await chats.coverage_setting(bot.db, USER) == CoverageSetting("grow", 3, 1)
+        answer = await bot.ask("/coverage each languages 2 outlets 2")
+        assert answer.endswith("only once it has at least 2 outlets and at least 2 languages.")
+        assert await chats.coverage_setting(bot.db, USER) == CoverageSetting("each", 2, 2)
+        await bot.ask("/language fr")
+        answer = await bot.ask("/coverage grow languages 2")
+        assert answer.endswith("Un événement n'y arrive qu'une fois qu'il compte au moins "
+                               "2 langues.")
+        await bot.ask("/language ru")
+        answer = await bot.ask("/coverage grow outlets 5 languages 2")
+        assert answer.endswith("только когда у него будет не менее 5 изданий и 2 языков.")
+        assert "не менее" not in await bot.ask("/coverage grow")  # a mode alone: no condition
+        assert await chats.coverage_setting(bot.db, USER) == CoverageSetting("grow", 1, 1)
+
+
+async def test_coverage_conditions_refuse_what_they_cannot_mean(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await bot.ask("/coverage each outlets 2")
+        assert (await bot.ask("/coverage grow languages 4")) == \
+            "“4” after languages: give a whole number from 1 to 3."
+        assert "from 1 to 100" in await bot.ask("/coverage grow outlets 0")
+        assert "“x”" in await bot.ask("/coverage grow outlets x")
+        for bad in ("/coverage grow outlets", "/coverage grow outlets 2 outlets 3",
+                    "/coverage grow sources 2", "/coverage outlets 2"):
+            assert (await bot.ask(bad)).startswith("Usage: /coverage grow|each [outlets N]"), bad
+        assert await chats.coverage_setting(bot.db, USER) == CoverageSetting("each", 2, 1)
 
 
 async def test_recent_names_each_entrys_story(tmp_path):

@@ -58,17 +58,19 @@ async def poll(db, url: str, language: str, titles: list[str], now: float,
     await stage.on_new_entries(feed, new, now=now)
 
 
-def service_for(bot, clock: Clock) -> tuple[SendingNotices, Bot]:
+def service_for(bot, clock: Clock, window: float = 7200.0) -> tuple[SendingNotices, Bot]:
     telegram = Bot(bot.api.token, base_url=bot.api.base_url)
     sender = TelegramSender(telegram)
-    rule = SurgesConfig(window=7200.0, min_entries=5, factor=4.0)
+    rule = SurgesConfig(window=window, min_entries=5, factor=4.0)
     service = sending_notices(bot.db, sender,
                             surges=rule, clock=clock)
     return service, telegram
 
 
 def surge_texts(bot, chat_id: int) -> list[str]:
-    return [m.text for m in bot.api.sent_to(chat_id) if "entries in 2 h" in m.text]
+    """Each surge alert's first line (its largest stories follow)."""
+    return [m.text.split("\n")[0] for m in bot.api.sent_to(chat_id)
+            if "entries in 2 hours" in m.text]
 
 
 async def test_a_burst_alerts_chats_with_surges_on_once_a_day(world):
@@ -81,7 +83,12 @@ async def test_a_burst_alerts_chats_with_surges_on_once_a_day(world):
                    [f"Oreshnik strike, part {n}" for n in range(3)], NOON - 600)
         await service.tick()
         assert surge_texts(world, ON) == [
-            "📈 Oreshnik: 6 entries in 2 h across 2 languages, none in the 7 days before"]
+            "📈 Oreshnik: 6 entries in 2 hours across 2 languages, none in the 7 days before"]
+        [alert] = [m.text for m in world.api.sent_to(ON) if "📈" in m.text]
+        stories = alert.split("\n")[1:]  # the largest first, each linked with its /story id
+        assert len(stories) == 2 and all(line.startswith("• <a href=\"https://") and
+                                         "/story " in line for line in stories), stories
+        assert "(3 entries)" in stories[0] and "(3 entries)" in stories[1]
         assert surge_texts(world, OFF) == []
         assert surge_texts(world, OTHER) == []  # not subscribed to the topic
         # still surging an hour later, with more: not again that day
@@ -109,11 +116,56 @@ async def test_a_steady_topic_needs_factor_times_its_7_day_rate(world):
     service, telegram = service_for(world, clock)
     async with telegram:
         # 84 entries over the previous week: 1 per 2 hours; 6 now is 6x that
-        for n in range(84):
-            await poll(world.db, "https://bbc.example/rss", "en", [f"Oreshnik daily {n}"],
-                       NOON - 7200 - (n + 1) * 7200)
-        await poll(world.db, "https://bbc.example/rss", "en",
-                   [f"Oreshnik burst {n}" for n in range(6)], NOON - 60)
+        await a_steady_week_then_a_burst(world.db, 7200.0, 6)
         await service.tick()
     assert surge_texts(world, ON) == [
-        "📈 Oreshnik: 6 entries in 2 h across 1 language, 6× the 7-day rate"]
+        "📈 Oreshnik: 6 entries in 2 hours across 1 language, 6× the 7-day rate"]
+
+
+async def test_catching_up_after_downtime_is_no_surge(world):
+    # Back after 16 hours down: the feed still lists what it published meanwhile, one
+    # an hour. All of it is matched now, but it came out over 16 hours: no surge.
+    clock = Clock(NOON)
+    service, telegram = service_for(world, clock)
+    feed = await get_feed_by_url(world.db, "https://bbc.example/rss")
+    backlog = [Entry(key=f"late-{n}", link=f"https://bbc.example/late/{n}",
+                     title=f"Oreshnik report {n}", summary="",
+                     published=datetime.fromtimestamp(NOON - 3600 * (n + 1), UTC),
+                     language="en") for n in range(16)]
+    async with telegram:
+        new = await remember_entries(world.db, feed, backlog, NOON, baseline=False)
+        await (await MatchStage.load(world.db)).on_new_entries(feed, new, now=NOON)
+        await service.tick()
+    assert (await world.db.fetchone("SELECT COUNT(*) FROM matches"))[0] == 16
+    assert surge_texts(world, ON) == []
+
+
+async def a_steady_week_then_a_burst(db, window: float, burst: int) -> None:
+    """One entry every 2 hours over the week before the window, then `burst` entries."""
+    for n in range(84):
+        await poll(db, "https://bbc.example/rss", "en", [f"Oreshnik daily {n}"],
+                   NOON - window - (n + 1) * 7200)
+    await poll(db, "https://bbc.example/rss", "en",
+               [f"Oreshnik burst {n}" for n in range(burst)], NOON - 60)
+
+
+async def test_a_surge_reads_in_french_and_russian_with_a_decimal_comma(world):
+    service, telegram = service_for(world, Clock(NOON), window=5400.0)  # an hour and a half
+    await world.ask("/language ru", chat_id=ON)
+    await world.ask("/language fr", chat_id=OFF)
+    await world.ask("/surges on", chat_id=OFF)
+    async with telegram:
+        # 84 entries over the week before: 0.75 per 90 minutes; 7 now is 9.33 times that
+        await a_steady_week_then_a_burst(world.db, 5400.0, 7)
+        await service.tick()
+    [russian] = [m.text for m in world.api.sent_to(ON) if "📈" in m.text]
+    [french] = [m.text for m in world.api.sent_to(OFF) if "📈" in m.text]
+    assert russian.split("\n")[0] == (
+        "📈 Oreshnik: 7 материалов за 1,5 часа на 1 языке, 9,3× от среднего за 7 дней")
+    assert french.split("\n")[0] == (
+        "📈 Oreshnik\u00a0: 7 articles en 1,5\u00a0heure dans 1 langue, "
+        "9,3× le rythme des 7 derniers jours")
+    assert "::" not in russian and " : :" not in french
+    stories = russian.split("\n")[1:]  # the largest first, counted in Russian
+    assert 1 <= len(stories) <= 3 and all("/story " in line for line in stories)
+    assert "материал" in stories[0] and "article" in french.split("\n")[1]

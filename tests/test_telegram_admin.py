@@ -92,7 +92,7 @@ async def test_addtopic_shows_the_query_parser_error_verbatim(tmp_path):
 @pytest.mark.parametrize("text, expected", [
     ("/addtopic", "Usage: /addtopic"),
     ("/addtopic Bad_Name! Title\nen: x", "is not a valid topic name"),
-    ("/addtopic troops Troops", "Usage: /addtopic"),
+    ("/addtopic troops", "Add the words to look for after the name"),
     ("/addtopic troops Troops\nde: truppen", "is not a LANG: QUERY line"),
 ])
 async def test_addtopic_form_errors_get_a_clear_line(tmp_path, text, expected):

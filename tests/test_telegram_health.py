@@ -10,7 +10,7 @@ from telegram.request import HTTPXRequest
 
 from bot.alerts.deliver import Deliverer, DeliveryPolicy
 from bot.alerts.senders import TelegramSender
-from bot.config import BotConfig, Config, FeedConfig
+from bot.config import BotConfig, Config, FeedConfig, HealthConfig
 from bot.feeds.poll import FeedPoller
 from bot.store.chats import ensure_chat, set_language
 from bot.store.db import Database
@@ -26,9 +26,9 @@ HOUR = 3600.0
 
 
 @contextlib.asynccontextmanager
-async def health_world(tmp_path, admins=ADMINS, name="TASS", **reporter_options):
-    """A feed in a real database, the fake Bot API, the reporter wired to a poller, and
-    the one sender."""
+async def health_world(tmp_path, admins=ADMINS, name="TASS", health=None, **reporter_options):
+    """A feed in a real database, the fake Bot API, the reporter wired to a poller
+    (staleness out of the way unless `health` says otherwise), and the one sender."""
     db = await Database.open(tmp_path / "health.sqlite3")
     config = Config(bot=BotConfig(admins=admins, default_language="en"))
     await sync_config_feeds(db, [FeedConfig(url=URL, language="ru", name=name)])
@@ -40,7 +40,8 @@ async def health_world(tmp_path, admins=ADMINS, name="TASS", **reporter_options)
             sender = Deliverer(db, TelegramSender(bot), translate,
                                policy=DeliveryPolicy(poll_interval=0.02, retry_base=0.05))
             reporter = AdminHealthReporter(db, config, sender.notify, **reporter_options)
-            poller = FeedPoller(db, config.polling, on_feed_health=reporter)
+            poller = FeedPoller(db, config.polling, on_feed_health=reporter,
+                                health=health or HealthConfig(stale_after=3650 * 86400.0))
             try:
                 yield SimpleNamespace(db=db, api=api, feed=feed, reporter=reporter,
                                       poller=poller, sender=sender)
@@ -76,9 +77,11 @@ async def test_failing_for_a_day_is_reported_once_then_recovery_once(tmp_path):
     first, second = api.texts_to(1001), api.texts_to(1002)
     assert len(first) == len(second) == 2
     plain = [parse_telegram_html(text) for text in first]  # feed text escaped, valid HTML
-    assert "ТАСС & co" in plain[0] and "24 hours" in plain[0] and "timed out" in plain[0]
-    assert URL in plain[0] and "works again" in plain[1]
-    assert "24 heures" in parse_telegram_html(second[0])  # each admin in their language
+    assert "ТАСС & co" in plain[0] and "25 hours" in plain[0] and "timed out" in plain[0]
+    assert "since Jan 15, 2027, 08:00 UTC" in plain[0] and "Last success: never" in plain[0]
+    assert URL in plain[0] and "works again, after failing for 27 hours" in plain[1]
+    french = parse_telegram_html(second[0])  # each admin in their language
+    assert "depuis le 15 janv. 2027, 08:00 UTC (25\u00a0heures)" in french
 
 
 async def test_a_429_delays_the_failure_report_and_the_recovery_waits_behind_it(tmp_path):
@@ -96,7 +99,7 @@ async def test_a_429_delays_the_failure_report_and_the_recovery_waits_behind_it(
         assert w.sender.count_429 == 1
     for admin in ADMINS:
         texts = [parse_telegram_html(text) for text in w.api.texts_to(admin)]
-        assert len(texts) == 2 and "24 hours" in texts[0] and "works again" in texts[1]
+        assert len(texts) == 2 and "25 hours" in texts[0] and "works again" in texts[1]
 
 
 async def test_a_report_that_meets_server_errors_is_retried_until_sent_once(tmp_path):

@@ -80,7 +80,7 @@ async def test_timezone_is_set_checked_and_used_by_recent(tmp_path):
                              (published, entry))
         await bot.db.execute("INSERT INTO matches (entry_id, topic_id, terms, matched_at) "
                              "SELECT ?, id, '[\"troops\"]', ? FROM topics", (entry, time.time()))
-        assert "25 Nov 2025, 01:00 JST · BBC" in await bot.ask("/recent troops")
+        assert "Nov 25, 2025, 01:00 JST · BBC" in await bot.ask("/recent troops")
 
 
 async def test_addtopic_translates_the_title_and_reports_a_backtest(tmp_path):

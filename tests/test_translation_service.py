@@ -248,3 +248,39 @@ async def test_cached_translations_are_pruned_with_the_retention(tmp_path):
     assert await fresh.get("fr", "en", "ancien") is None
     assert await fresh.get("fr", "en", "récent") == "recent"
     await db.close()
+
+
+async def test_a_burst_waits_for_free_threads_and_every_entry_is_translated(server, db):
+    # A provider answering in 300 ms, 20 entries at once, 4 threads: five turns of
+    # waiting, not 16 refusals counted as failures.
+    server.script.delay = 0.3
+    translator = await make_translator(server, db, timeout=2.5, workers=4)
+    results = await asyncio.gather(
+        *(translator.translate_entry(f"Title {i}", f"Summary {i}.", "en", "fr")
+          for i in range(20)))
+    stats = await translator.stats()
+    await translator.close()
+
+    assert [r.title for r in results] == [f"[fr] Title {i}" for i in range(20)]
+    assert all(r.translated and r.note is None for r in results)
+    assert server.calls == 20
+    assert stats["failures"] == 0 and stats["breaker"] == "closed"
+
+
+async def test_waiting_too_long_for_a_thread_is_not_a_provider_failure(server, db):
+    # One thread, calls of 300 ms: most of 12 entries cannot get a turn within
+    # their wait. They go out untranslated, but the provider did nothing wrong,
+    # so the breaker stays closed and the next entry is translated.
+    server.script.delay = 0.3
+    translator = await make_translator(server, db, timeout=0.9, workers=1)
+    results = await asyncio.gather(
+        *(translator.translate_entry(f"Title {i}", SUMMARY, "en", "fr") for i in range(12)))
+    later = await translator.translate_entry("Later title", SUMMARY, "en", "fr")
+    stats = await translator.stats()
+    await translator.close()
+
+    untranslated = [r for r in results if not r.translated]
+    assert untranslated and all(r.note == "translation unavailable" for r in untranslated)
+    assert any(r.translated for r in results)
+    assert stats["failures"] == 0 and stats["breaker"] == "closed"
+    assert later.translated and later.title == "[fr] Later title"

@@ -21,6 +21,7 @@ from functools import partial
 
 from bot.alerts.coverage import NothingToSend, Outgoing, compose, transmit
 from bot.alerts.kept_writes import KeptWrites
+from bot.alerts.quiet import is_quiet
 from bot.alerts.render_stage import RenderStage
 from bot.alerts.senders import (
     ChatGone,
@@ -309,7 +310,8 @@ class Deliverer:
             try:
                 async with self._in_flight:
                     message_id = await transmit(
-                        self.sender, item, out, partial(self._sending.add, item.chat_id))
+                        self.sender, item, out, partial(self._sending.add, item.chat_id),
+                        quiet=is_quiet(item.chat_quiet, self._timezone(item), self.clock()))
             except EditImpossible as exc:
                 # Deleted, too old or too long: from now on a reply carries the coverage.
                 log.info("story message in chat %s cannot be edited (%s): replying",

@@ -12,9 +12,10 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
+from bot.locale_format import format_moment
+from bot.locale_format import zone_or_utc as zone_or_utc  # where renderers have found it
 from bot.markup import html_to_text
 from bot.telegram.i18n import t
 
@@ -76,23 +77,11 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def zone_or_utc(name: str | None) -> ZoneInfo:
-    """The IANA zone `name`; UTC when it is empty or unknown to this system."""
-    try:
-        return ZoneInfo(name) if name else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def format_time(moment: datetime, zone: str | None, language: str, *, seen: bool = False) -> str:
-    """`29 Nov 2026, 14:32 CET` in the chat's zone and language; `seen …` when the feed
-    gave no publication time and `moment` is when the entry was first seen."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(zone_or_utc(zone))
-    months = t(language, "alert.months").split()
-    text = t(language, "alert.time", day=local.day, month=months[local.month - 1],
-             year=local.year, time=local.strftime("%H:%M"), zone=local.tzname() or "UTC")
+    """`Nov 29, 2026, 14:32 CET` in the chat's zone and language (bot/locale_format.py);
+    `seen …` when the feed gave no publication time and `moment` is when the entry was
+    first seen."""
+    text = format_moment(moment, zone_or_utc(zone), language)
     return t(language, "alert.seen", time=text) if seen else text
 
 

@@ -40,3 +40,13 @@ class RenderStage:
                          original_title=original, summary=summary, link=item.link, when=when,
                          words=words, translated=translated, translation_failed=failed)
         return render_alert(view)
+
+    async def title(self, entry_id: int, title: str, summary: str, source: str,
+                    target: str) -> str:
+        """The entry's title in `target`: its translation (the one its alert shows), else
+        the original."""
+        if source == target:
+            return title
+        translation = await self.translate.entry(entry_id, title, summary, source, target)
+        return translation.title if translation is not None and translation.translated \
+            else title

@@ -1,4 +1,4 @@
-"""The /trend chart: matched entries per day stacked by language, drawn to PNG bytes.
+"""The /trend chart: matched entries per day (or hour) stacked by language, drawn to PNG bytes.
 
 `draw_trend` is pure (data in, bytes out) and uses matplotlib's object API with
 the Agg canvas, never pyplot's global state, so several charts may be drawn at
@@ -13,9 +13,9 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 
 WIDTH, HEIGHT, DPI = 10.0, 5.0, 100  # 1000 x 500 pixels
+MAX_TICKS = 12  # labels on the x axis; the last slot is always one of them
 COLOURS = {"en": "#1f77b4", "fr": "#d62728", "ru": "#2ca02c"}
 
 
@@ -24,8 +24,8 @@ class TrendChart:
     """Everything drawn, already in the chat's language."""
 
     title: str
-    days: tuple[date, ...]
-    counts: Mapping[str, Sequence[int]]  # language -> entries per day, aligned with days
+    labels: tuple[str, ...]  # one per bar (a day or an hour), as the chat's language writes it
+    counts: Mapping[str, Sequence[int]]  # language -> entries per bar, aligned with labels
     legend: Mapping[str, str]  # language -> its name
     x_label: str
     y_label: str
@@ -37,7 +37,6 @@ def draw_trend(chart: TrendChart) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    from matplotlib import dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -45,23 +44,24 @@ def draw_trend(chart: TrendChart) -> bytes:
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    days = list(chart.days)
-    bottom = [0] * len(days)
+    slots = list(range(len(chart.labels)))
+    bottom = [0] * len(slots)
     total = 0
     for language, counts in chart.counts.items():
         values = list(counts)
         total += sum(values)
-        axes.bar(days, values, bottom=bottom, width=0.8, label=chart.legend.get(language, language),
+        axes.bar(slots, values, bottom=bottom, width=0.8, label=chart.legend.get(language, language),
                  color=COLOURS.get(language), align="center")
         bottom = [b + v for b, v in zip(bottom, values)]
-    axes.set_title(chart.title)
+    # A topic's title is text, not TeX: "$5 to $10" must not start mathtext.
+    axes.set_title(chart.title, parse_math=False, usetex=False)
     axes.set_xlabel(chart.x_label)
     axes.set_ylabel(chart.y_label)
-    axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    ticks = tick_positions(len(slots))
+    axes.set_xticks(ticks, [chart.labels[n] for n in ticks])
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if days:
-        axes.set_xlim(mdates.date2num(days[0]) - 0.6, mdates.date2num(days[-1]) + 0.6)
+    if slots:
+        axes.set_xlim(-0.6, slots[-1] + 0.6)
     if total == 0:
         axes.set_ylim(0, 1)
         axes.text(0.5, 0.5, chart.empty_text, transform=axes.transAxes, ha="center",
@@ -74,6 +74,13 @@ def draw_trend(chart: TrendChart) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def tick_positions(slots: int, most: int = MAX_TICKS) -> list[int]:
+    """Which bars get a label: evenly spaced, at most `most`, counted back from the last
+    so the latest day (or hour) is always labelled."""
+    step = max(1, -(-slots // most))
+    return sorted(range(slots - 1, -1, -step))
 
 
 class ChartBusy(Exception):

@@ -19,7 +19,16 @@ from zoneinfo import ZoneInfo
 
 from bot.alerts.render import format_time, zone_or_utc
 from bot.config import SurgesConfig
-from bot.digests.render import DigestEntry, group_digest, render_digest, render_surge
+from bot.digests.render import (
+    STORIES_SHOWN,
+    SURGE_STORIES,
+    DigestEntry,
+    DigestStory,
+    SurgeStory,
+    group_digest,
+    render_digest,
+    render_surge,
+)
 from bot.digests.schedule import BadDigestMode, last_end, parse_mode
 from bot.digests.surges import HISTORY, TopicCounts, detect_surge
 from bot.store import digests as store
@@ -30,6 +39,14 @@ log = logging.getLogger(__name__)
 Translate = Callable[[str, str, str, str], Awaitable[object]]  # Translator.translate_entry
 
 SURGE_CHECK_EVERY = 60.0  # counting a window of matches per topic is a scan; once a minute
+
+
+def _digest_entry(match: store.WaitingMatch) -> DigestEntry:
+    return DigestEntry(
+        topic=match.topic, topic_title=match.topic_title, story=match.story,
+        entry_id=match.entry_id, title=match.title, language=match.language,
+        outlet=match.outlet, matched_at=match.matched_at, link=match.link,
+        published_at=match.published_at, story_id=match.story_id)
 
 
 class NoticeService:
@@ -120,18 +137,18 @@ class NoticeService:
 
     async def _render(self, language: str, zone: ZoneInfo, end: float,
                       waiting: list[store.WaitingMatch]) -> list[str]:
-        topics = group_digest(DigestEntry(
-            topic=w.topic, topic_title=w.topic_title, story=w.story, entry_id=w.entry_id,
-            title=w.title, language=w.language, outlet=w.outlet, matched_at=w.matched_at)
-            for w in waiting)
+        topics = group_digest(_digest_entry(w) for w in waiting)
         titles = {}
         for topic in topics:
-            for story in topic.stories:
-                if story.title_language != language and self.translate is not None:
-                    titles[story.story] = await self._translated_title(
-                        story.title, story.title_language, language)
+            for story in topic.stories[:STORIES_SHOWN]:
+                titles[story.story] = await self._title_in(story, language)
         period = format_time(datetime.fromtimestamp(end, UTC), zone.key, language)
         return render_digest(language, period, topics, titles)
+
+    async def _title_in(self, story: DigestStory, language: str) -> str:
+        if story.title_language == language or self.translate is None:
+            return story.title
+        return await self._translated_title(story.title, story.title_language, language)
 
     async def _translated_title(self, title: str, source: str, target: str) -> str:
         try:
@@ -152,6 +169,10 @@ class NoticeService:
             surge = detect_surge(TopicCounts(name, entries, languages, before), rule)
             if surge is None:
                 continue
+            window = await store.topic_window(self.db, topic_id, now - rule.window, now + 1e-6)
+            [grouped] = group_digest(_digest_entry(w) for w in window) or [None]
+            largest = grouped.stories[:SURGE_STORIES] if grouped else ()
+            shown: dict[str, list[SurgeStory]] = {}
             for chat in await store.surge_chats(self.db, topic_id):
                 zone = zone_or_utc(await chat_timezone(self.db, chat.chat_id,
                                                    self.default_timezone))
@@ -159,8 +180,13 @@ class NoticeService:
                 key = f"{topic_id}:{day}"
                 if await store.notice_exists(self.db, "surge", chat.chat_id, key):
                     continue
+                if chat.language not in shown:
+                    shown[chat.language] = [
+                        SurgeStory(await self._title_in(story, chat.language), story.link,
+                                   story.story_id, story.entries) for story in largest]
                 text = render_surge(chat.language, chat.topic_title, surge.entries,
-                                    rule.window / 3600, surge.languages, surge.ratio)
+                                    rule.window, surge.languages, surge.ratio,
+                                    shown[chat.language])
                 if await store.write_notice(self.db, "surge", chat.chat_id, key, [text], now,
                                             thread_id=chat.thread_id):
                     written += 1

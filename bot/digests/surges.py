@@ -1,4 +1,5 @@
-"""Is a topic surging? A pure decision over match counts.
+"""Is a topic surging? A pure decision over match counts (entries counted by publication
+time, so that catching up after downtime is not a surge).
 
 A surge: at least `min_entries` matched entries within the window, and at
 least `factor` times the topic's average for a window of that length over the

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpcore
 
 from bot.config import PollingConfig
-from bot.feeds import FeedError
+from bot.feeds import FeedError, one_line
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -101,6 +101,13 @@ class AddressGuard:
         await self.addresses(parts.hostname, port)
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The first exception at the bottom of nested exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 class GuardedNetwork(httpcore.AsyncNetworkBackend):
     """httpcore's sockets, opened only to addresses the guard resolved and allowed."""
 
@@ -120,6 +127,10 @@ class GuardedNetwork(httpcore.AsyncNetworkBackend):
                                                     socket_options=socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc  # the next address, as a resolver's caller would
+            except (ExceptionGroup, OverflowError, ValueError) as exc:
+                # What httpcore leaves unmapped (anyio's group around the socket's
+                # OverflowError for port 99999) is a failed connect like any other.
+                failure = httpcore.ConnectError(one_line(_innermost(exc)))
         assert failure is not None
         raise failure
 

@@ -4,12 +4,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot.config import PollingConfig
 from bot.feeds import FeedError
 from bot.feeds.address import AddressGuard
+from bot.feeds.fetch import fetch_feed, make_client
 from bot.feeds.opml import OpmlFeed, OpmlOutline, write_opml
+from bot.feeds.telegram_preview import (
+    channel_name,
+    channel_title,
+    channel_url,
+    is_channel_url,
+    parse_channel_preview,
+    preview_address,
+)
 from bot.store import feeds, topics
 from bot.store.db import Database
 from bot.topics.toml_file import write_topics_toml
@@ -48,11 +58,47 @@ async def vet_url(url: str, polling: PollingConfig) -> None:
 
 async def add_checked_feed(db: Database, polling: PollingConfig, url: str, language: str,
                            name: str = ""):
-    """The new Feed; feeds.FeedExists if already followed, else FeedRefused for a bad address."""
+    """The new Feed; feeds.FeedExists if already followed, else FeedRefused for a bad address.
+
+    A Telegram channel (`@CHANNEL`, `t.me/CHANNEL` or its preview address) is stored
+    as https://t.me/s/CHANNEL once its public preview was read: a channel without one
+    is refused with that reason.
+    """
+    channel = _channel_asked(url)
+    if channel is not None:
+        url = channel_url(channel)
     if await feeds.get_feed_by_url(db, url) is not None:
         raise feeds.FeedExists(f"already following {url}")
-    await vet_url(url, polling)
+    if channel is not None:
+        name = name or await _read_channel_preview(channel, language, polling) or f"@{channel}"
+    else:
+        await vet_url(url, polling)
     return await feeds.add_feed(db, url, language, name, origin="chat")
+
+
+def _channel_asked(text: str) -> str | None:
+    text = text.strip()
+    if text.startswith("@") or is_channel_url(text) or (
+            "t.me/" in text.lower() and is_http_url(text)):
+        return channel_name(text)
+    return None
+
+
+async def _read_channel_preview(channel: str, language: str, polling: PollingConfig) -> str:
+    """The channel's title, once its preview was fetched and read; FeedRefused if not."""
+    address = preview_address(channel_url(channel), polling.telegram_preview_url)
+    await vet_url(address, polling)
+    async with make_client(polling) as client:
+        try:
+            result = await fetch_feed(client, address, polling)
+        except FeedError as exc:
+            raise FeedRefused(f"@{channel}: {exc}") from None
+    body = result.body or b""
+    try:
+        parse_channel_preview(body, channel, language, datetime.now(UTC))
+    except FeedError as exc:
+        raise FeedRefused(str(exc)) from None
+    return channel_title(body)
 
 
 @dataclass
@@ -81,6 +127,6 @@ async def import_feeds(db: Database, polling: PollingConfig, found: list[OpmlFee
 async def export_files(db: Database) -> tuple[bytes, int, bytes, int]:
     """(OPML of the feeds, how many, TOML of the topics, how many)."""
     all_feeds = await feeds.list_feeds(db)
-    all_topics = await topics.list_topics(db)
+    all_topics = await topics.visible_topics(db, None)  # personal topics stay their own
     opml = write_opml([OpmlOutline(f.url, f.name, f.language) for f in all_feeds])
     return opml, len(all_feeds), write_topics_toml(all_topics), len(all_topics)

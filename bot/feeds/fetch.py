@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -21,6 +21,8 @@ MAX_REDIRECTS = 5
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 _REDIRECTS = (301, 302, 303, 307, 308)
+REASON_MAX = 100  # characters of an HTTP reason phrase kept in a feed's error
+URL_SHOWN = 200  # characters of a URL named in a feed's error
 
 class FetchError(FeedError):
     """A fetch that failed in an expected way; str() is one line for the feed's health.
@@ -41,6 +43,9 @@ class FetchResult:
     content_type: str | None
     etag: str | None
     last_modified: str | None
+    # What the response says of polling it again and of its WebSub hub (lower-case
+    # names: cache-control, expires, date, retry-after, link), for the scheduler.
+    hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def not_modified(self) -> bool:
@@ -112,8 +117,7 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     for _hop in range(MAX_REDIRECTS + 1):
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise FetchError(f"refused: not an http(s) URL: {url}")
+        _check_url(url)
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code in _REDIRECTS and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
@@ -123,9 +127,12 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
                     # Nothing to be unmodified from: an answer with no feed in it.
                     raise FetchError("HTTP 304 Not Modified to a request without validators")
                 await response.aread()  # drained, so the connection goes back to the pool
-                return FetchResult(url, 304, b"", None, etag, last_modified)
+                return FetchResult(url, 304, b"", None, etag, last_modified,
+                                   _hints(response.headers))
             if response.status_code != 200:
-                reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+                # A reason phrase is the server's free text, kilobytes of it at worst.
+                reason = " ".join(response.reason_phrase.split())[:REASON_MAX]
+                reason = f" {reason}" if reason else ""
                 retry_after = None
                 if response.status_code in (429, 503):
                     retry_after = retry_after_seconds(response.headers.get("retry-after"),
@@ -134,8 +141,27 @@ async def _fetch(client: httpx.AsyncClient, url: str, polling: PollingConfig,
             body = await _read_capped(response, polling.max_bytes)
             return FetchResult(url, 200, body, response.headers.get("content-type"),
                                response.headers.get("etag"),
-                               response.headers.get("last-modified"))
+                               response.headers.get("last-modified"),
+                               _hints(response.headers))
     raise FetchError("too many redirects")
+
+
+_HINTS = ("cache-control", "expires", "date", "retry-after", "link")
+
+
+def _hints(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name][:2000] for name in _HINTS if name in headers}
+
+
+def _check_url(url: str) -> None:
+    """FetchError unless `url` (the feed's, or a redirect's Location) can be requested."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a port past 65535
+    except ValueError as exc:
+        raise FetchError(f"refused: malformed URL ({one_line(exc)}): {url[:URL_SHOWN]}") from None
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"refused: not an http(s) URL: {url[:URL_SHOWN]}")
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:

@@ -6,9 +6,14 @@ billion-laughs and external-entity documents never get parsed.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.parsers import expat
+
+# What XML 1.0 cannot carry at all, not even as a character reference: C0 controls
+# but tab, newline and return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class OpmlError(ValueError):
@@ -66,13 +71,20 @@ class OpmlOutline:
 
 
 def write_opml(feeds: list[OpmlOutline], title: str = "coverage-bot feeds") -> bytes:
-    """An OPML 2.0 document, one rss outline per feed (ElementTree escapes attributes)."""
+    """An OPML 2.0 document, one rss outline per feed (ElementTree escapes attributes;
+    characters XML cannot hold, such as a control character in a feed's name, are left
+    out, so the file is well-formed and /import reads it back)."""
     opml = ET.Element("opml", version="2.0")
     head = ET.SubElement(opml, "head")
-    ET.SubElement(head, "title").text = title
+    ET.SubElement(head, "title").text = _xml_text(title)
     body = ET.SubElement(opml, "body")
     for feed in feeds:
-        ET.SubElement(body, "outline", type="rss", text=feed.title or feed.url,
-                      title=feed.title or feed.url, xmlUrl=feed.url, language=feed.language)
+        url, name = _xml_text(feed.url), _xml_text(feed.title)
+        ET.SubElement(body, "outline", type="rss", text=name or url, title=name or url,
+                      xmlUrl=url, language=_xml_text(feed.language))
     ET.indent(opml)
     return ET.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)

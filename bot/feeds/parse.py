@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import html
 import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -161,8 +160,10 @@ def _text(detail) -> str:
 
 
 def _text_value(value: str) -> str:
-    # Plain-text fields still arrive with escaped entities (`&amp;eacute;`) in the wild.
-    return _SPACE.sub(" ", html.unescape(value)).strip()
+    # A plain-text field was decoded once by the XML parser; what still looks like
+    # an entity or a tag is the publisher's text (`AT&amp;T` written as text, a
+    # title about `<div>`), so it is kept as written.
+    return _SPACE.sub(" ", value).strip()
 
 
 def repair_mojibake(text: str) -> str:
@@ -188,13 +189,21 @@ def _absolute(link: str, base_url: str) -> str:
     return urljoin(base_url, link)
 
 
+# Earlier than any web feed: a zero a feed printed for "no date" (1970-01-01, 0001-01-01).
+_EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
+
+
 def _published(item, now: datetime) -> datetime:
+    """The entry's date; `now`, the time it was first seen, when it has no plausible one."""
     for name in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = item.get(name)
+        # `in` first: feedparser's get("updated_parsed") falls back to published, warning.
+        parsed = item.get(name) if name in item else None
         if parsed:
             try:
                 when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
             except (OverflowError, ValueError, OSError):
+                continue
+            if when < _EARLIEST_DATE:
                 continue
             # A date in the future is a feed's clock or time-zone error: use first sight.
             return min(when, now)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bot.config import PollingConfig, StorageConfig
+from bot.config import HealthConfig, PollingConfig, StorageConfig
 from bot.feeds import FeedError
 from bot.feeds.address import AddressGuard
 from bot.feeds.fetch import FetchError, fetch_feed, make_client
@@ -164,6 +164,7 @@ class FeedPoller:
                  storage: StorageConfig | None = None, *,
                  on_new_entries: OnNewEntries | None = None,
                  on_feed_health: OnFeedHealth | None = None,
+                 health: HealthConfig | None = None,
                  client: httpx.AsyncClient | None = None,
                  executor: Executor | None = None,
                  rng: random.Random | None = None,
@@ -179,6 +180,7 @@ class FeedPoller:
         self.on_new_entries = on_new_entries
         self.on_feed_health = on_feed_health
         self.admins = tuple(admins)
+        self.health = health or HealthConfig()
         self.rng = rng or random.Random()
         self.clock = clock
         self._own_client = client is None
@@ -259,10 +261,11 @@ class FeedPoller:
         return FeedOutcome(due.feed, "failed", error=error)
 
     async def report_health(self, now: float) -> list[HealthReport]:
-        """Tell `on_feed_health` about feeds failing for 24 h, and about their recovery."""
+        """Tell `on_feed_health` about feeds failing for `health.report_after`, their
+        recovery, and feeds stale for `health.stale_after`."""
         if self.on_feed_health is None:
             return []
-        reports = await feed_store.take_health_reports(self.db, now)
+        reports = await feed_store.take_health_reports(self.db, now, self.health)
         for report in reports:
             try:
                 await self.on_feed_health(report.feed, report)

@@ -10,8 +10,8 @@ Grammar (operators are upper case only, so French "or" and Russian "и" stay wor
     primary := "(" or_expr ")" | term
     term    := word | word* | "several words" | hyphen-ated or apostrophe'd word
 
-Phrases may be written with typographic quotes too (“…”, «…», „…“, ‹…›, ‘…’), as
-phones type them. What a word is, in the query as in the text, is text.py's rule.
+Phrases may be written with typographic quotes too (“…”, «…», „…“, ‘…’, ‚…‘, ‹…›),
+as phones type them. What a word is, in the query as in the text, is text.py's rule.
 
 Longer than most modules on purpose: the grammar, its lexer, its parser and its
 printer change together (a new term form is lexed, parsed and written back).
@@ -26,26 +26,20 @@ from bot.matching.text import tokenize
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 100
-MAX_DEPTH = 32  # nested parentheses and NOTs; keeps every recursion over the AST shallow
+MAX_DEPTH = 32  # nested parentheses; keeps every recursion over the AST shallow
 MIN_PREFIX_LENGTH = 2  # "a*" would make nearly every entry a candidate for nothing useful
 
 OPERATORS = ("AND", "OR", "NOT")
 
 # Opening quote -> the quotes that may close it. Double quotes of every style end
-# a word, so `x«y»` is a word then a phrase. Single typographic quotes are also
-# apostrophes (`l’Ukraine`): one opens a phrase only where a term starts and
-# closes it only where a word ends, and otherwise stays inside the word.
-_DOUBLE_QUOTES = {
-    '"': '"',
-    "“": "”“",
-    "”": "”",
-    "„": "“”",
-    "«": "»",
-    "»": "«",
-    "‹": "›",
-    "›": "‹",
-}
-_SINGLE_QUOTES = {"‘": "’‘", "‚": "‘’"}
+# a word, so `x«y»` is a word then a phrase; any typographic double quote closes a
+# phrase opened by any other (phones and keyboards mix them: `«au 104”`). Single
+# typographic quotes and angle quotes are also apostrophes or punctuation inside
+# words (`l’Ukraine`): one opens a phrase only where a term starts and closes it
+# only where a word ends, and otherwise stays inside the word.
+_TYPOGRAPHIC_DOUBLE = "“”„«»"
+_DOUBLE_QUOTES = {'"': '"', **dict.fromkeys(_TYPOGRAPHIC_DOUBLE, _TYPOGRAPHIC_DOUBLE)}
+_SINGLE_QUOTES = {"‘": "’", "‚": "‘", "‹": "›"}
 _SPECIAL = frozenset("()").union(_DOUBLE_QUOTES)
 
 
@@ -275,14 +269,19 @@ class _Parser:
         token = self.peek()
         if token is None:
             raise QueryError("empty query", len(self.text))
-        if token.kind == "NOT":
+        # A chain of NOTs is read in a loop, not by recursion, and only its parity
+        # is kept (NOT NOT x is x): it nests nothing, so it does not count against
+        # the parentheses limit and no chain length can exhaust the stack.
+        first, negations = token, 0
+        while token is not None and token.kind == "NOT":
             self.take()
             nxt = self.peek()
             if nxt is None or nxt.kind in ("AND", "OR", ")"):
                 raise QueryError(f"dangling operator {self.operator_name(token)}", token.position)
-            with self.nested(token):
-                return Not(self.unary(), token.position)
-        return self.primary()
+            negations += 1
+            token = nxt
+        node = self.primary()
+        return Not(node, first.position) if negations % 2 else node
 
     def primary(self) -> Node:
         token = self.take()
@@ -383,8 +382,12 @@ def matches_without_terms(node: Node, negated: bool = False) -> Node | None:
 
 def parse_query(text: str, language: str) -> Query:
     """Parse a topic query for a language; raise QueryError for anything refused."""
-    if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(f"query longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
+    # Spaces around the query are not part of it (a phone's keyboard adds them).
+    leading = len(text) - len(text.lstrip())
+    if len(text.strip()) > MAX_QUERY_LENGTH:
+        raise QueryError(
+            f"query longer than {MAX_QUERY_LENGTH} characters", leading + MAX_QUERY_LENGTH
+        )
     tokens = _lex(text, language)
     terms = [token for token in tokens if token.kind == "term"]
     if len(terms) > MAX_TERMS:

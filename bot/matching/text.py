@@ -20,11 +20,14 @@ _STEMMER_NAMES = {"en": "english", "fr": "french", "ru": "russian"}
 # every shape, dashes, quotes, punctuation, underscores) separates words. The
 # pattern is fixed: no user text is ever compiled into a regex.
 _WORD = re.compile(r"[^\W_]+")
-# Feeds leak markup into "plain" text; only things shaped like tags are removed so
-# that a literal "a < b" in a headline keeps its words.
 
 # Letters whose accent-free spelling is not what Unicode decomposition gives.
-_LATIN_SPECIAL = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "þ": "th"}
+_LATIN_SPECIAL = {"œ": "oe", "æ": "ae", "ß": "ss", "þ": "th", "ð": "d"}
+# Letters with a stroke, a bar or no dot have no decomposition either; Unicode's
+# Latin-ASCII transliteration writes them as their base letter (ø đ ħ ı ł → o d h i l),
+# with whatever accent they also carry (ǿ → o).
+_STROKED = re.compile(r"LATIN SMALL LETTER (?:DOTLESS |BARRED )?([A-Z])"
+                      r"(?:$| BAR$| WITH (?:.* )?(?:STROKE|BAR)\b)")
 # Invisible characters that sit inside words (soft hyphen, joiners, BOM) are
 # dropped so "Ukrai\xadne" stays one word; a zero-width space is a real boundary.
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -43,6 +46,9 @@ def _fold_char(char: str) -> str:
         return "е" if char == "ё" else char
     if char in _LATIN_SPECIAL:
         return _LATIN_SPECIAL[char]
+    stroked = _STROKED.match(unicodedata.name(char, ""))
+    if stroked:
+        return stroked.group(1).lower()
     if char == _ZERO_WIDTH_SPACE or char in _LETTER_APOSTROPHES:
         return " "
     category = unicodedata.category(char)
@@ -89,9 +95,13 @@ def _check_language(language: str) -> None:
 
 
 def tokenize(text: str, language: str) -> list[str]:
-    """The normalised (unstemmed) words of text, in order."""
+    """The normalised (unstemmed) words of plain text, in order.
+
+    The text is taken as it reads: feed text arrives here already plain (the feed
+    parser removed its tags and decoded its entities, once), and a query is never
+    HTML, so `<div>` and `&amp;` are words like any other."""
     _check_language(language)
-    return _WORD.findall(normalise(strip_markup(text)))
+    return _WORD.findall(normalise(text))
 
 
 _STEMMERS = {language: Stemmer.Stemmer(name) for language, name in _STEMMER_NAMES.items()}

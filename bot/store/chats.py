@@ -10,6 +10,7 @@ from bot.store import outbox
 from bot.store.db import Database
 from bot.store.digests import move_chat
 from bot.store.stories import move_chat_stories
+from bot.stories.fanout import CoverageSetting
 
 
 class UnknownTopic(LookupError):
@@ -77,17 +78,30 @@ async def set_timezone(db: Database, chat_id: int, timezone: str) -> None:
         await conn.execute("UPDATE chats SET timezone = ? WHERE id = ?", (timezone, chat_id))
 
 
+async def chat_quiet(db: Database, chat_id: int) -> str | None:
+    """The chat's quiet hours as set ("22:00-07:00"), or None."""
+    row = await db.fetchone("SELECT quiet FROM chats WHERE id = ?", (chat_id,))
+    return row["quiet"] if row else None
+
+
+async def set_quiet(db: Database, chat_id: int, window: str | None) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE chats SET quiet = ? WHERE id = ?", (window, chat_id))
+
+
 async def subscribe(db: Database, chat_id: int, topic: str, thread_id: int | None = None,
                     now: float | None = None) -> bool:
     """Subscribe a known chat; False if it already was, to the same thread.
 
     Subscribing again from another forum thread moves the alerts there: a topic's
     alerts go to one thread, so a group never gets the same alert twice.
-    Raises UnknownTopic.
+    Raises UnknownTopic, also for another user's personal topic.
     """
     now = time.time() if now is None else now
     async with db.transaction() as conn:
-        cursor = await conn.execute("SELECT id FROM topics WHERE name = ?", (topic,))
+        cursor = await conn.execute(
+            "SELECT id FROM topics WHERE name = ? AND (owner_id IS NULL OR owner_id = ?)",
+            (topic, chat_id))
         row = await cursor.fetchone()
         if row is None:
             raise UnknownTopic(topic)
@@ -157,6 +171,14 @@ async def subscriptions(db: Database, chat_id: int) -> list[Subscription]:
     return [Subscription(chat_id=row[0], topic=row[1], thread_id=row[2]) for row in rows]
 
 
+async def subscriber_counts(db: Database) -> dict[str, int]:
+    """Topic name -> how many active chats follow it (topics nobody follows left out)."""
+    rows = await db.fetchall(
+        "SELECT t.name, COUNT(*) FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
+        "JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 GROUP BY t.name")
+    return {row[0]: row[1] for row in rows}
+
+
 async def subscribed_chat_count(db: Database) -> int:
     """Active chats with at least one subscription."""
     row = await db.fetchone(
@@ -186,8 +208,10 @@ async def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         )
         await outbox.follow_chat(conn, old_id, new_id)
         await move_chat(conn, old_id, new_id)
-        await conn.execute("UPDATE chats SET coverage = (SELECT coverage FROM chats WHERE id = ?) "
-                           "WHERE id = ?", (old_id, new_id))
+        await conn.execute(
+            "UPDATE chats SET (coverage, story_outlets, story_languages) = "
+            "(SELECT coverage, story_outlets, story_languages FROM chats WHERE id = ?) "
+            "WHERE id = ?", (old_id, new_id))
         await move_chat_stories(conn, old_id, new_id)
         await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
 
@@ -211,6 +235,18 @@ async def chat_coverage(db: Database, chat_id: int) -> str:
     return "grow" if row is None else row[0]
 
 
-async def set_coverage(db: Database, chat_id: int, mode: str) -> None:
+async def coverage_setting(db: Database, chat_id: int) -> CoverageSetting:
+    """The chat's /coverage mode and conditions."""
+    row = await db.fetchone("SELECT coverage, story_outlets, story_languages FROM chats "
+                            "WHERE id = ?", (chat_id,))
+    return CoverageSetting() if row is None else CoverageSetting(row[0], row[1], row[2])
+
+
+async def set_coverage(db: Database, chat_id: int, setting: str | CoverageSetting) -> None:
+    """A mode alone (`grow`, `each`) drops the chat's conditions."""
+    if isinstance(setting, str):
+        setting = CoverageSetting(setting)
     async with db.transaction() as conn:
-        await conn.execute("UPDATE chats SET coverage = ? WHERE id = ?", (mode, chat_id))
+        await conn.execute(
+            "UPDATE chats SET coverage = ?, story_outlets = ?, story_languages = ? WHERE id = ?",
+            (setting.mode, setting.outlets, setting.languages, chat_id))

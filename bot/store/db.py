@@ -53,10 +53,13 @@ def check_database(path: str | Path) -> None:
         raise DatabaseError(f"cannot open database {path}: {exc}") from None
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
         if "schema_version" in tables:
-            current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
-            if current > SCHEMA_VERSION:
-                raise DatabaseError(_newer(path, current))
+            current = max(current, conn.execute(
+                "SELECT MAX(version) FROM schema_version").fetchone()[0] or 0)
+        if current > SCHEMA_VERSION:
+            raise DatabaseError(_newer(path, current))
+        _refuse_damage(path, [row[0] for row in conn.execute(QUICK_CHECK)])
         conn.execute("BEGIN IMMEDIATE")  # as Database._check_writable
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute(f"PRAGMA user_version = {int(version)}")
@@ -65,6 +68,19 @@ def check_database(path: str | Path) -> None:
         raise DatabaseError(f"cannot use database {path}: {exc}") from None
     finally:
         conn.close()
+
+
+# Each page's structure, not the indexes' contents: linear in the file's size, the
+# damage a crash, a full disk or a bad copy leaves. The first problem is enough to say.
+QUICK_CHECK = "PRAGMA quick_check(1)"
+
+
+def _refuse_damage(path: str, found: list[str]) -> None:
+    """DatabaseError if `PRAGMA quick_check` found anything but "ok"."""
+    if found != ["ok"]:
+        problem = " ".join(" ".join(found).split())[:200]
+        raise DatabaseError(f"database {path} is damaged ({problem}); restore a backup, "
+                            f"or salvage it with: sqlite3 {path} .recover")
 
 
 def _open_and_close(path: str) -> None:
@@ -101,6 +117,7 @@ class Database:
         db = cls(conn, path)
         try:
             await db._configure()
+            await db._check_intact()
             await db._migrate()
             await db._check_writable()
         except sqlite3.DatabaseError as exc:
@@ -122,6 +139,12 @@ class Database:
         finally:
             await self.conn.execute("ROLLBACK")
 
+    async def _check_intact(self) -> None:
+        """Refuse a damaged file now, in one line: started on one, every poll would fail
+        and be charged to the feeds."""
+        rows = await (await self.conn.execute(QUICK_CHECK)).fetchall()
+        _refuse_damage(self.path, [row[0] for row in rows])
+
     async def _configure(self) -> None:
         await self.conn.execute("PRAGMA journal_mode=WAL")
         await self.conn.execute("PRAGMA foreign_keys=ON")
@@ -134,7 +157,10 @@ class Database:
         )
         rows = await (await self.conn.execute("SELECT version FROM schema_version")).fetchall()
         applied = {row[0] for row in rows}
-        current = max(applied, default=0)
+        # user_version too: the header field other tools read (and a newer release may set
+        # without a row we would know).
+        stamped = (await (await self.conn.execute("PRAGMA user_version")).fetchone())[0]
+        current = max(applied | {stamped})
         if current > SCHEMA_VERSION:
             raise DatabaseError(_newer(self.path, current))
         for version, script in MIGRATIONS:
@@ -142,12 +168,16 @@ class Database:
             # order, and a database already at 009 must still get a later-landed 007.
             if version in applied:
                 continue
+            current = max(current, version)
             # executescript commits on its own; wrap it so a failed migration
             # leaves the previous version intact.
             await self.conn.executescript(
                 f"BEGIN IMMEDIATE;\n{script}\n"
-                f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
+                f"INSERT INTO schema_version (version) VALUES ({version});\n"
+                f"PRAGMA user_version = {current};\nCOMMIT;"
             )
+        if stamped != current:  # a file migrated before the stamp existed
+            await self.conn.execute(f"PRAGMA user_version = {current}")
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

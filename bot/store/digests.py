@@ -93,15 +93,21 @@ class WaitingMatch:
     language: str
     outlet: str
     matched_at: float
+    link: str = ""
+    published_at: float | None = None
+    story_id: int | None = None
     thread_id: int | None = None  # the forum thread the chat's subscription goes to
+
+
+_SHOWN = ("e.id AS entry_id, COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
+          "se.story_id, e.title, e.link, e.language, e.published_at, "
+          "COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at")
 
 
 async def waiting_matches(db: Database, chat_id: int, before: float) -> list[WaitingMatch]:
     """The chat's digest items recorded before `before` and in no digest yet, oldest first."""
     rows = await db.fetchall(
-        "SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, e.id AS entry_id, "
-        "COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
-        "e.title, e.language, COALESCE(NULLIF(f.name, ''), f.url) AS outlet, m.matched_at, "
+        f"SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, {_SHOWN}, "
         "s.thread_id "
         "FROM digest_items i JOIN matches m ON m.id = i.match_id "
         "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
@@ -112,10 +118,28 @@ async def waiting_matches(db: Database, chat_id: int, before: float) -> list[Wai
         "WHERE i.chat_id = ? AND i.notice_id IS NULL AND i.created_at < ? ORDER BY i.id",
         (chat_id, before))
     return [WaitingMatch(item_id=row["id"], topic=row["name"], topic_title=row["topic_title"],
-                         entry_id=row["entry_id"], story=row["story"], title=row["title"],
-                         language=row["language"], outlet=row["outlet"],
-                         matched_at=row["matched_at"], thread_id=row["thread_id"])
-            for row in rows]
+                         thread_id=row["thread_id"], **_shown(row)) for row in rows]
+
+
+def _shown(row) -> dict:
+    return {"entry_id": row["entry_id"], "story": row["story"], "title": row["title"],
+            "language": row["language"], "outlet": row["outlet"],
+            "matched_at": row["matched_at"], "link": row["link"],
+            "published_at": row["published_at"], "story_id": row["story_id"]}
+
+
+async def topic_window(db: Database, topic_id: int, since: float, until: float
+                       ) -> list[WaitingMatch]:
+    """The topic's matched entries published in [since, until), as a digest lists them
+    (`item_id` 0): what a surge alert picks its largest stories from."""
+    rows = await db.fetchall(
+        f"SELECT t.name, t.title AS topic_title, {_SHOWN} FROM matches m "
+        "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
+        "JOIN feeds f ON f.id = e.feed_id LEFT JOIN story_entries se ON se.entry_id = e.id "
+        "WHERE m.topic_id = ? AND e.published_at >= ? AND e.published_at < ? ORDER BY e.id",
+        (topic_id, since, until))
+    return [WaitingMatch(item_id=0, topic=row["name"], topic_title=row["topic_title"],
+                         **_shown(row)) for row in rows]
 
 
 async def write_notice(db: Database, kind: str, chat_id: int, key: str, parts: Sequence[str],
@@ -163,23 +187,26 @@ async def prune_notices(db: Database, before: float) -> int:
 
 async def topic_counts(db: Database, since: float, until: float, history: float,
                        min_entries: int) -> list[tuple[int, str, int, int, int]]:
-    """Per topic with at least `min_entries` matched entries in [since, until): (topic id,
-    name, entries, languages, entries in the `history` seconds before `since`).
+    """Per topic with at least `min_entries` matched entries published in [since, until):
+    (topic id, name, entries, languages, entries published in the `history` seconds
+    before `since`).
 
-    An item published by two feeds is one entry (its alert key), as for alerts.
+    By publication time, not by when they were matched: entries caught up after
+    downtime are counted when they came out, so a backlog is not a surge. An item
+    published by two feeds is one entry (its alert key), as for alerts.
     """
     rows = await db.fetchall(
         "SELECT m.topic_id, t.name, COUNT(DISTINCT e.alert_key) AS n, "
-        "COUNT(DISTINCT e.language) AS languages FROM matches m "
-        "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
-        "WHERE m.matched_at >= ? AND m.matched_at < ? GROUP BY m.topic_id HAVING n >= ?",
+        "COUNT(DISTINCT e.language) AS languages FROM entries e "
+        "JOIN matches m ON m.entry_id = e.id JOIN topics t ON t.id = m.topic_id "
+        "WHERE e.published_at >= ? AND e.published_at < ? GROUP BY m.topic_id HAVING n >= ?",
         (since, until, min_entries))
     found = []
     for row in rows:
         before = await db.fetchone(
-            "SELECT COUNT(DISTINCT e.alert_key) FROM matches m "
-            "JOIN entries e ON e.id = m.entry_id "
-            "WHERE m.topic_id = ? AND m.matched_at >= ? AND m.matched_at < ?",
+            "SELECT COUNT(DISTINCT e.alert_key) FROM entries e "
+            "JOIN matches m ON m.entry_id = e.id "
+            "WHERE m.topic_id = ? AND e.published_at >= ? AND e.published_at < ?",
             (row["topic_id"], since - history, since))
         found.append((row["topic_id"], row["name"], row["n"], row["languages"], before[0]))
     return found
@@ -208,16 +235,16 @@ async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
             for row in rows]
 
 
-async def matches_per_day(db: Database, topic: str, since: float, until: float
-                          ) -> list[tuple[str, str, int]]:
-    """(UTC day as YYYY-MM-DD, language, matched entries) of a topic in [since, until)."""
+async def matched_published(db: Database, topic: str, since: float, until: float
+                            ) -> list[tuple[float, str]]:
+    """(publication time, language) of each entry the topic matched, published in
+    [since, until); an item two feeds published is one entry (its alert key)."""
     rows = await db.fetchall(
-        "SELECT date(m.matched_at, 'unixepoch') AS day, e.language, "
-        "COUNT(DISTINCT e.alert_key) AS n FROM matches m "
+        "SELECT MIN(e.published_at) AS published, e.language FROM matches m "
         "JOIN entries e ON e.id = m.entry_id JOIN topics t ON t.id = m.topic_id "
-        "WHERE t.name = ? AND m.matched_at >= ? AND m.matched_at < ? "
-        "GROUP BY day, e.language ORDER BY day", (topic, since, until))
-    return [(row["day"], row["language"], row["n"]) for row in rows]
+        "WHERE t.name = ? AND e.published_at >= ? AND e.published_at < ? "
+        "GROUP BY e.alert_key, e.language", (topic, since, until))
+    return [(row["published"], row["language"]) for row in rows]
 
 
 async def move_chat(conn, old_id: int, new_id: int) -> None:

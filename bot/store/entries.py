@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from bot.matching.backtest import StoredText
+from bot.matching.search import SearchableEntry
 from bot.model import Entry, Feed, StoredEntry
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen
@@ -42,13 +44,19 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
     oldest = now - retention
 
     async with db.transaction() as conn:
+        # Known: this feed showed the key, or the same entry under another key (its
+        # link, or a linkless item's text, with a guid that changes at every poll).
         known: set[str] = set()
-        for part in _chunks(keys):
-            cursor = await conn.execute(
-                f"SELECT key FROM entries WHERE feed_id = ? AND key IN ({','.join('?' * len(part))})",
-                (feed.id, *part))
-            known.update(row[0] for row in await cursor.fetchall())
-        fresh = [batch[k] for k in keys if k not in known]
+        seen_as: set[str] = set()
+        for column, values in (("key", keys), ("alert_key", [e.alert_key for e in batch.values()])):
+            for part in _chunks(values):
+                cursor = await conn.execute(
+                    f"SELECT key, alert_key FROM entries WHERE feed_id = ? AND {column} IN "
+                    f"({','.join('?' * len(part))})", (feed.id, *part))
+                for key, alert_key in await cursor.fetchall():
+                    known.add(key)
+                    seen_as.add(alert_key)
+        fresh = [batch[k] for k in keys if k not in known and batch[k].alert_key not in seen_as]
 
         if known:
             await conn.executemany(
@@ -77,7 +85,7 @@ async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], n
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
               e.published.timestamp(), now, now, int(e.key in waiting)) for e in fresh])
-        await count_entries_seen(conn, feed.id, len(fresh))
+        await count_entries_seen(conn, feed.id, len(fresh), now)
 
         ids: dict[str, int] = {}
         wanted_keys = [e.key for e in wanted]
@@ -99,12 +107,43 @@ async def _tell_capped(conn, feed: Feed, count: int, kept: int, admins: Sequence
                                             "count": count, "kept": kept}})
 
 
-async def prune_entries(db: Database, now: float, retention: float) -> int:
-    """Delete entries no feed has shown within `retention`; their matches cascade."""
-    async with db.transaction() as conn:
-        cursor = await conn.execute("DELETE FROM entries WHERE last_seen_at < ?",
-                                    (now - retention,))
-        return cursor.rowcount
+# Entries deleted per transaction when pruning: each deletion cascades to matches,
+# digest items, story entries and outbox links, so a batch is a few milliseconds of
+# the one connection every loop shares, and other work gets it between batches.
+PRUNE_BATCH = 200
+
+# Entries of a feed past the retention that are still listed in it. A feed answering
+# 304 shows the document of its last 200 unchanged: the entries that document listed
+# (those its feed saw last, at the feed's latest last_seen_at) are still listed, as
+# long as the feed still answers. Pruning them would make the next 200 find them new.
+_PRUNABLE = """
+SELECT e.id FROM entries e JOIN feeds f ON f.id = e.feed_id
+WHERE e.last_seen_at < :cutoff
+  AND NOT (COALESCE(f.last_success_at, 0) >= :cutoff
+           AND e.last_seen_at = (SELECT MAX(x.last_seen_at) FROM entries x
+                                 WHERE x.feed_id = e.feed_id))
+ORDER BY e.last_seen_at LIMIT :batch
+"""
+
+
+async def prune_entries(db: Database, now: float, retention: float,
+                        batch: int = PRUNE_BATCH) -> int:
+    """Delete entries no feed has shown within `retention`; their matches cascade.
+
+    Entries still listed by a feed that answers 304 are kept. Deletes `batch`
+    entries per transaction and yields to the event loop between transactions,
+    so pruning a large backlog never holds the connection for long."""
+    params = {"cutoff": now - retention, "batch": batch}
+    total = 0
+    while True:
+        async with db.transaction() as conn:
+            cursor = await conn.execute(
+                f"DELETE FROM entries WHERE id IN ({_PRUNABLE})", params)
+            removed = max(cursor.rowcount, 0)
+        total += removed
+        if removed < batch:
+            return total
+        await asyncio.sleep(0)  # the lock's waiters go first: they queued before us
 
 
 def _stored(row) -> StoredEntry:
@@ -149,3 +188,15 @@ async def texts_since(db: Database, since: float) -> list[StoredText]:
         "SELECT language, title, summary FROM entries WHERE published_at >= ? "
         "ORDER BY published_at DESC, id DESC", (since,))
     return [StoredText(row["language"], row["title"], row["summary"]) for row in rows]
+
+
+async def searchable_since(db: Database, since: float) -> list[SearchableEntry]:
+    """Every stored entry published at or after `since`, newest first, with its outlet:
+    what /search looks through."""
+    rows = await db.fetchall(
+        "SELECT e.id, e.language, e.title, e.summary, e.link, e.published_at, "
+        "COALESCE(NULLIF(f.name, ''), f.url) AS outlet FROM entries e "
+        "JOIN feeds f ON f.id = e.feed_id WHERE e.published_at >= ? "
+        "ORDER BY e.published_at DESC, e.id DESC", (since,))
+    return [SearchableEntry(row["id"], row["language"], row["title"], row["summary"],
+                            row["link"], row["outlet"], row["published_at"]) for row in rows]

@@ -6,17 +6,19 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.config import FeedConfig
+from bot.config import FeedConfig, HealthConfig
 from bot.model import Feed, FeedHealth
 from bot.store.config_seeds import entry_changed
 from bot.store.db import Database
-from bot.store.health_reports import add_reports
+from bot.store.health_reports import LedgerRow, add_reports
+from bot.store.websub import mark_unsubscribing
 
-FAILING_REPORT_AFTER = 24 * 3600.0
+ERROR_MAX = 500  # characters of a poll's error kept: whatever a server sent, a row stays small
 
 _FEED_COLUMNS = "id, url, language, name, interval_s"
 _HEALTH_COLUMNS = ("id, last_success_at, last_error, last_error_at, failing_since, "
-                   "consecutive_failures, next_poll_at, entries_seen")
+                   "consecutive_failures, next_poll_at, entries_seen, "
+                   "COALESCE(last_new_at, created_at) AS last_new_at")
 
 
 class FeedExists(Exception):
@@ -36,11 +38,13 @@ class DueFeed:
 
 @dataclass(frozen=True)
 class HealthReport:
-    """A state change admins are told about once: 'failing' (for 24 h) or 'recovered'."""
+    """A state change admins are told about once: 'failing' (for health.report_after),
+    'recovered', or 'stale' (answering, nothing new for health.stale_after)."""
 
     feed: Feed
     state: str
     health: FeedHealth
+    since: float | None  # failing since (also for 'recovered'), or nothing new since
 
 
 def _feed(row) -> Feed:
@@ -53,7 +57,8 @@ def _health(row) -> FeedHealth:
                       last_error=row["last_error"], last_error_at=row["last_error_at"],
                       failing_since=row["failing_since"],
                       consecutive_failures=row["consecutive_failures"],
-                      next_poll_at=row["next_poll_at"], entries_seen=row["entries_seen"])
+                      next_poll_at=row["next_poll_at"], entries_seen=row["entries_seen"],
+                      last_new_at=row["last_new_at"])
 
 
 async def sync_config_feeds(db: Database, feeds: Iterable[FeedConfig],
@@ -96,8 +101,12 @@ async def add_feed(db: Database, url: str, language: str, name: str = "",
 async def delete_feed(db: Database, url: str) -> bool:
     """Stop following a feed; its entries (and their matches) go with it."""
     async with db.transaction() as conn:
-        cursor = await conn.execute("DELETE FROM feeds WHERE url = ?", (url,))
-        return cursor.rowcount > 0
+        row = await (await conn.execute("SELECT id FROM feeds WHERE url = ?", (url,))).fetchone()
+        if row is None:
+            return False
+        await mark_unsubscribing(conn, row["id"], time.time())  # its hub is told to stop
+        await conn.execute("DELETE FROM feeds WHERE id = ?", (row["id"],))
+        return True
 
 
 async def list_feeds(db: Database) -> list[Feed]:
@@ -166,38 +175,57 @@ async def record_failure(db: Database, feed_id: int, now: float, error: str,
         "UPDATE feeds SET last_error = ?, last_error_at = ?, "
         "failing_since = COALESCE(failing_since, ?), "
         "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
-        (error, now, now, next_poll_at, feed_id),
+        (error[:ERROR_MAX], now, now, next_poll_at, feed_id),
     )
 
 
-async def count_entries_seen(conn, feed_id: int, new_entries: int) -> None:
-    """Add a poll's new entries to the feed's count, inside the caller's transaction."""
+async def count_entries_seen(conn, feed_id: int, new_entries: int,
+                             now: float | None = None) -> None:
+    """Add a poll's new entries to the feed's count, inside the caller's transaction; new
+    ones make the feed fresh again (a later quiet spell is reported anew)."""
     await conn.execute("UPDATE feeds SET entries_seen = entries_seen + ? WHERE id = ?",
                        (new_entries, feed_id))
+    if new_entries > 0:
+        await conn.execute("UPDATE feeds SET last_new_at = ?, stale_reported = 0 WHERE id = ?",
+                           (time.time() if now is None else now, feed_id))
 
 
 async def take_health_reports(db: Database, now: float,
-                              failing_after: float = FAILING_REPORT_AFTER) -> list[HealthReport]:
-    """Feeds failing for `failing_after` not yet reported, and reported ones that recovered.
+                              rules: HealthConfig | None = None) -> list[HealthReport]:
+    """Feeds failing for `rules.report_after` not yet reported, reported ones that
+    recovered, and feeds answering with nothing new for `rules.stale_after` not yet
+    reported as stale.
 
     Marks them reported and writes them to the health report ledger
     (`store/health_reports.py`) in the same transaction, so each change is told
     once and none is lost on its way to the admins.
     """
+    rules = rules or HealthConfig()
+    columns = f"{_FEED_COLUMNS}, {_HEALTH_COLUMNS.replace('id, ', '', 1)}"
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            f"SELECT {_FEED_COLUMNS}, {_HEALTH_COLUMNS.replace('id, ', '', 1)}, failure_reported "
-            "FROM feeds WHERE (failure_reported = 0 AND failing_since <= ?) "
+            f"SELECT {columns}, failure_reported, failure_reported_since FROM feeds "
+            "WHERE (failure_reported = 0 AND failing_since <= ?) "
             "OR (failure_reported = 1 AND failing_since IS NULL) ORDER BY id",
-            (now - failing_after,),
-        )
-        rows = list(await cursor.fetchall())
-        reports = [HealthReport(_feed(row), "recovered" if row["failure_reported"] else "failing",
-                                _health(row)) for row in rows]
+            (now - rules.report_after,))
+        failures = [HealthReport(
+            _feed(row), "recovered" if row["failure_reported"] else "failing", _health(row),
+            row["failure_reported_since"] if row["failure_reported"] else row["failing_since"])
+            for row in await cursor.fetchall()]
+        cursor = await conn.execute(
+            f"SELECT {columns} FROM feeds WHERE stale_reported = 0 AND failing_since IS NULL "
+            "AND last_success_at IS NOT NULL AND COALESCE(last_new_at, created_at) <= ? "
+            "ORDER BY id", (now - rules.stale_after,))
+        stale = [HealthReport(_feed(row), "stale", _health(row), row["last_new_at"])
+                 for row in await cursor.fetchall()]
         await conn.executemany(
-            "UPDATE feeds SET failure_reported = ? WHERE id = ?",
-            [(0 if r.state == "recovered" else 1, r.feed.id) for r in reports],
-        )
-        await add_reports(conn, [(r.feed.id, r.feed.name, r.feed.url, r.state,
-                                  r.health.last_error) for r in reports], now)
+            "UPDATE feeds SET failure_reported = ?, failure_reported_since = ? WHERE id = ?",
+            [(0, None, r.feed.id) if r.state == "recovered" else (1, r.since, r.feed.id)
+             for r in failures])
+        await conn.executemany("UPDATE feeds SET stale_reported = 1 WHERE id = ?",
+                               [(r.feed.id,) for r in stale])
+        reports = failures + stale
+        await add_reports(conn, [
+            LedgerRow(r.feed.id, r.feed.name, r.feed.url, r.state, r.health.last_error,
+                      r.since, r.health.last_success_at) for r in reports], now)
     return reports

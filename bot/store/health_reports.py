@@ -16,31 +16,50 @@ from bot.store.outbox_texts import queue_text
 
 
 @dataclass(frozen=True)
+class LedgerRow:
+    """What a report says: the feed, its new state, its last error, since when (failing
+    since, or nothing new since for 'stale') and its last success."""
+
+    feed_id: int
+    feed_name: str
+    feed_url: str
+    state: str  # failing | recovered | stale
+    error: str | None
+    since: float | None
+    last_success_at: float | None
+
+
+@dataclass(frozen=True)
 class WaitingReport:
     id: int
     feed_name: str
     feed_url: str
-    state: str  # failing | recovered
+    state: str  # failing | recovered | stale
     error: str | None
     told: frozenset[int]
+    since: float | None = None
+    last_success_at: float | None = None
+    created_at: float | None = None
 
 
-async def add_reports(conn, reports: list[tuple[int, str, str, str, str | None]],
-                      now: float) -> None:
-    """Queue (feed id, feed name, feed url, state, error) reports inside the caller's
-    transaction `conn`, so a feed is marked reported only together with its report."""
+async def add_reports(conn, reports: list[LedgerRow], now: float) -> None:
+    """Queue reports inside the caller's transaction `conn`, so a feed is marked
+    reported only together with its report."""
     await conn.executemany(
-        "INSERT INTO health_reports (feed_id, feed_name, feed_url, state, error, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [(*report, now) for report in reports])
+        "INSERT INTO health_reports (feed_id, feed_name, feed_url, state, error, since, "
+        "last_success_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(r.feed_id, r.feed_name, r.feed_url, r.state, r.error, r.since, r.last_success_at,
+          now) for r in reports])
 
 
 async def waiting_reports(db: Database, limit: int = 100) -> list[WaitingReport]:
     """Reports not yet done, oldest first (a recovery is never told before its failure)."""
     rows = await db.fetchall(
-        "SELECT id, feed_name, feed_url, state, error, told FROM health_reports "
-        "WHERE done_at IS NULL ORDER BY id LIMIT ?", (limit,))
+        "SELECT id, feed_name, feed_url, state, error, told, since, last_success_at, "
+        "created_at FROM health_reports WHERE done_at IS NULL ORDER BY id LIMIT ?", (limit,))
     return [WaitingReport(row["id"], row["feed_name"], row["feed_url"], row["state"],
-                          row["error"], frozenset(json.loads(row["told"]))) for row in rows]
+                          row["error"], frozenset(json.loads(row["told"])), row["since"],
+                          row["last_success_at"], row["created_at"]) for row in rows]
 
 
 async def queue_reports(db: Database, messages: list[tuple[int, list[tuple[int, str]]]],

@@ -50,6 +50,7 @@ class OutboxItem:
     # the instant the entry was first seen, so the alert says "seen" instead.
     seen_only: bool = False
     chat_timezone: str | None = None  # None: bot.default_timezone
+    chat_quiet: str | None = None  # the chat's quiet hours ("22:00-07:00"), None: none
     topics: tuple[tuple[int, str], ...] = ()  # (id, title) of every topic the alert names
     body: str | None = None  # digest, surge, health: the HTML decided with the row
     notice: dict | None = None  # notice: {"key": catalog key, "values": {...}}
@@ -92,7 +93,7 @@ SELECT o.id, o.alert_key, o.chat_id, o.thread_id, o.topic_id, o.attempts, o.crea
        o.next_attempt_at, o.kind, o.story_id, o.body, o.notice, o.silent, o.unsure,
        o.match_id, COALESCE(c.active, 1) AS chat_active,
        COALESCE(c.type, 'private') AS chat_type, c.language AS chat_language,
-       c.timezone AS chat_timezone, t.id IS NOT NULL AS topic_exists,
+       c.timezone AS chat_timezone, c.quiet AS chat_quiet, t.id IS NOT NULL AS topic_exists,
        COALESCE(tt.title, t.title, '') AS topic_title,
        m.terms, e.id AS entry_id, e.title, e.summary, e.link, e.language AS entry_language,
        e.published_at, e.published_at >= e.first_seen_at AS seen_only,
@@ -138,7 +139,7 @@ def _item(row) -> OutboxItem:
         attempts=row["attempts"] + 1, created_at=row["created_at"],
         kind=row["kind"], story_id=row["story_id"],
         published_at=row["published_at"] or 0.0, seen_only=bool(row["seen_only"]),
-        chat_timezone=row["chat_timezone"], body=row["body"],
+        chat_timezone=row["chat_timezone"], chat_quiet=row["chat_quiet"], body=row["body"],
         notice=json.loads(row["notice"]) if row["notice"] else None,
         silent=bool(row["silent"]), unsure=bool(row["unsure"]))
 

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 
 from bot.store.db import Database
 from bot.store.digests import INSTANT_CHAT, queue_digest_items
-from bot.stories.fanout import Edit, Reply, Send, StoryChat, Subscriber, plan_delivery
+from bot.stories.fanout import (
+    Edit,
+    Reply,
+    Send,
+    Spread,
+    StoryChat,
+    Subscriber,
+    plan_delivery,
+)
+
+OUTLET = "COALESCE(NULLIF(f.name, ''), f.url)"  # a feed as readers name it
 
 
 @dataclass(frozen=True)
@@ -120,9 +130,9 @@ async def _queue(conn, entry_id: int, alert_key: str, story_id: int,
                  stored: list[tuple[int, int]], new_language: bool, now: float) -> int:
     match_of = dict(stored)
     topic_ids = json.dumps(list(match_of))
-    subscribers = [Subscriber(r[0], r[1], r[2], r[3]) for r in await (await conn.execute(
-        "SELECT s.chat_id, s.topic_id, s.thread_id, c.coverage FROM subscriptions s "
-        "JOIN chats c ON c.id = s.chat_id "
+    subscribers = [Subscriber(*r) for r in await (await conn.execute(
+        "SELECT s.chat_id, s.topic_id, s.thread_id, c.coverage, c.story_outlets, "
+        "c.story_languages FROM subscriptions s JOIN chats c ON c.id = s.chat_id "
         f"WHERE s.topic_id IN (SELECT value FROM json_each(?)) AND c.active = 1 AND {INSTANT_CHAT} "
         "ORDER BY s.created_at, s.chat_id, s.topic_id", (topic_ids,))).fetchall()]
     # A story message Telegram refused for good was never shown: the chat has no message
@@ -130,12 +140,21 @@ async def _queue(conn, entry_id: int, alert_key: str, story_id: int,
     await conn.execute(
         "DELETE FROM story_messages WHERE story_id = ? AND message_id IS NULL AND outbox_id IN "
         "(SELECT id FROM outbox WHERE story_id = ? AND state = 'dead')", (story_id, story_id))
-    story_chats = [StoryChat(r[0], r[1]) for r in await (await conn.execute(
-        "SELECT s.chat_id, c.coverage FROM story_messages s JOIN chats c ON c.id = s.chat_id "
+    # A chat that muted or left every topic the story matched hears no more of it.
+    story_chats = [StoryChat(r[0], r[1], bool(r[2])) for r in await (await conn.execute(
+        "SELECT s.chat_id, c.coverage, EXISTS (SELECT 1 FROM subscriptions sub "
+        "  JOIN matches m ON m.topic_id = sub.topic_id "
+        "  JOIN story_entries se ON se.entry_id = m.entry_id "
+        "  WHERE sub.chat_id = s.chat_id AND se.story_id = s.story_id) "
+        "FROM story_messages s JOIN chats c ON c.id = s.chat_id "
         f"WHERE s.story_id = ? AND c.active = 1 AND {INSTANT_CHAT} ORDER BY s.outbox_id",
         (story_id,))).fetchall()]
+    spread = Spread(*await (await conn.execute(
+        f"SELECT COUNT(DISTINCT {OUTLET}), COUNT(DISTINCT e.language) FROM story_entries se "
+        "JOIN entries e ON e.id = se.entry_id JOIN feeds f ON f.id = e.feed_id "
+        "WHERE se.story_id = ?", (story_id,))).fetchone())
     queued = 0
-    for intent in plan_delivery(subscribers, story_chats, new_language):
+    for intent in plan_delivery(subscribers, story_chats, new_language, spread):
         if isinstance(intent, Send):
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO outbox (match_id, alert_key, topic_id, chat_id, thread_id, "
@@ -186,7 +205,7 @@ async def open_stories(db: Database, since: float) -> list[tuple[int, str, float
 async def story_entries(db: Database, story_id: int) -> list[StoryEntry]:
     """The story's entries in the order they joined."""
     rows = await db.fetchall(
-        "SELECT e.id, e.feed_id, COALESCE(NULLIF(f.name, ''), f.url) AS outlet, e.language, "
+        f"SELECT e.id, e.feed_id, {OUTLET} AS outlet, e.language, "
         "e.published_at, se.joined_at, e.title, e.summary, e.link "
         "FROM story_entries se JOIN entries e ON e.id = se.entry_id "
         "JOIN feeds f ON f.id = e.feed_id WHERE se.story_id = ? "
@@ -288,16 +307,56 @@ async def entry_topics_for_chat(db: Database, entry_id: int, chat_id: int
     return [(row[0], row[1], tuple(json.loads(row[2] or "[]"))) for row in rows]
 
 
-async def uncovered_outlets(db: Database, story_id: int) -> list[str]:
-    """Feeds, by outlet name, whose language has a query in one of the story's topics and
-    that have no entry in the story."""
+async def story_topics_for_chat(db: Database, story_id: int, chat_id: int
+                                ) -> list[tuple[int, str]]:
+    """(topic id, title in the chat's language) of every topic the chat follows that an
+    entry of the story matched, in the order the story first matched them: a topic a
+    later entry brings comes last, and the others keep their places."""
     rows = await db.fetchall(
-        "SELECT DISTINCT COALESCE(NULLIF(f.name, ''), f.url) FROM feeds f "
-        "WHERE f.language IN (SELECT q.language FROM topic_queries q WHERE q.topic_id IN ("
+        "SELECT t.id, COALESCE(NULLIF(tt.title, ''), NULLIF(t.title, ''), t.name), "
+        "MIN(se.joined_at) AS first FROM story_entries se "
+        "JOIN matches m ON m.entry_id = se.entry_id "
+        "JOIN topics t ON t.id = m.topic_id "
+        "JOIN subscriptions s ON s.topic_id = t.id AND s.chat_id = ? "
+        "JOIN chats c ON c.id = s.chat_id "
+        "LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language "
+        "WHERE se.story_id = ? GROUP BY t.id ORDER BY first, MIN(s.created_at), t.id",
+        (chat_id, story_id))
+    return [(row[0], row[1]) for row in rows]
+
+
+async def next_edit_entry(db: Database, story_id: int, chat_id: int, outbox_id: int
+                          ) -> int | None:
+    """The entry of the chat's next edit row for the story after row `outbox_id`: the
+    entries that joined from that row's entry up to this one are the row's to show."""
+    row = await db.fetchone(
+        "SELECT entry_id FROM outbox WHERE kind = 'edit' AND story_id = ? AND chat_id = ? "
+        "AND id > ? ORDER BY id LIMIT 1", (story_id, chat_id, outbox_id))
+    return None if row is None else row[0]
+
+
+async def sent_before(db: Database, story_id: int, chat_id: int, outbox_id: int) -> bool:
+    """Whether the chat was sent a message of the story before row `outbox_id`."""
+    row = await db.fetchone(
+        "SELECT 1 FROM outbox WHERE kind = 'send' AND story_id = ? AND chat_id = ? "
+        "AND id < ? AND state IN ('sent', 'sending', 'pending') LIMIT 1",
+        (story_id, chat_id, outbox_id))
+    return row is not None
+
+
+async def uncovered_outlets(db: Database, story_id: int) -> list[str]:
+    """Feeds, by outlet name, whose language has a query in one of the story's topics,
+    that have no entry in the story and that are not failing (a feed down all along is
+    not an outlet that has not covered it)."""
+    rows = await db.fetchall(
+        f"SELECT DISTINCT {OUTLET} FROM feeds f "
+        "WHERE f.failing_since IS NULL "
+        "AND f.language IN (SELECT q.language FROM topic_queries q WHERE q.topic_id IN ("
         "  SELECT m.topic_id FROM matches m JOIN story_entries se ON se.entry_id = m.entry_id "
         "  WHERE se.story_id = ?)) "
-        "AND f.id NOT IN (SELECT e.feed_id FROM entries e JOIN story_entries se "
-        "  ON se.entry_id = e.id WHERE se.story_id = ?) ORDER BY 1", (story_id, story_id))
+        f"AND {OUTLET} NOT IN (SELECT {OUTLET} FROM entries e JOIN story_entries se "
+        "  ON se.entry_id = e.id JOIN feeds f ON f.id = e.feed_id WHERE se.story_id = ?) "
+        "ORDER BY 1", (story_id, story_id))
     return [row[0] for row in rows]
 
 
@@ -309,5 +368,3 @@ async def prune_stories(db: Database) -> int:
             "(SELECT 1 FROM story_entries se WHERE se.story_id = stories.id)")
         return max(cursor.rowcount, 0)
 
-
-# ---- coverage mode

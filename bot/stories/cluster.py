@@ -10,13 +10,36 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import count
 
+from bot.stories.evidence import NO_EVIDENCE, Evidence, agreement, gathered
 from bot.stories.similarity import LEXICAL, StorySignature, feature_weight, similarity
 
-# Chosen on the labelled pairs (benchmarks/stories.py, README "Coverage stories").
-THRESHOLD = 0.22
-# A story keeps its latest members' signatures: enough to recognise it in every
-# language it reached, bounded so that a huge story costs what a small one does.
-MEMBERS_KEPT = 12
+# Chosen on one half of the development set (benchmarks/stories.py, README
+# "Coverage stories"): the middle of the thresholds with the best B-cubed F1 there.
+THRESHOLD = 0.18
+# A story is recognised by its core: its first CORE entries that are not
+# roundups, and the first entry of each further language (so a Russian entry
+# without a pivot still meets Russian words). Entries join by resembling the
+# core, never the newest or the most similar member: a story cannot drift from
+# event to event as entries join, and a huge story costs what a small one does.
+CORE = 5
+# What happened (bot/stories/evidence.py): a score is multiplied by
+# ACTION_FACTORS[n], n of 0, 1 or 2: whether the entry's headline leads with an
+# action the core reports, and whether the core's headlines lead with one the
+# entry reports (a headline without an action word says nothing either way). A strike and a production of one missile, an
+# appointment and its handover ceremony, report different actions.
+ACTION_FACTORS = (0.3, 0.7, 1.0)
+# When: reports of one event come within hours of the first. Past TIME_GRACE
+# after the story's first entry, a score is divided by 1 + (late / TIME_SCALE)
+# (by 4 a day after): a strike the next day with the same weapon and region
+# words is another strike. A late headline saying "again", "another", "вновь"
+# reports another event of the kind: its score is multiplied by the factor of
+# no agreement.
+TIME_GRACE = 6 * 3600.0
+TIME_SCALE = 6 * 3600.0
+# An outlet rarely reports one event twice within a story's life: its next
+# entry joins a story it is already in only with SAME_OUTLET times the threshold
+# or more (an update, a live page that says the same).
+SAME_OUTLET = 2.0
 # Candidates scored exactly, the ones sharing the most feature weight first.
 CANDIDATES = 24
 # A feature filed under more stories than this is a commonplace ("ukrain" in
@@ -106,7 +129,11 @@ class FeedHabits:
 @dataclass
 class _Story:
     opened: int  # order of opening: ties go the same way whatever the hash seed
-    members: list[StorySignature] = field(default_factory=list)
+    core: list[StorySignature] = field(default_factory=list)
+    languages: set[str] = field(default_factory=set)  # of the core's words
+    sources: set[str] = field(default_factory=set)  # every feed with an entry in it
+    first: float | None = None  # when its core began
+    evidence: Evidence = NO_EVIDENCE  # what its core reports happened
     latest: float = float("-inf")
 
 
@@ -120,11 +147,14 @@ class OpenStories:
     """The stories still open for new entries, and the rule for joining one."""
 
     def __init__(self, threshold: float = THRESHOLD, linkage: str = LINKAGE,
-                 feed_habits: bool = True) -> None:
+                 feed_habits: bool = True, event_evidence: bool = True) -> None:
+        """`event_evidence` False: words alone, without what happened, when, by
+        which outlet, or roundups set apart (the baseline benchmarks compare with)."""
         if linkage not in LINKAGES:
             raise ValueError(f"unknown linkage {linkage!r}")
         self.threshold = threshold
         self.linkage = linkage
+        self.event_evidence = event_evidence
         self.habits = FeedHabits() if feed_habits else None
         self._stories: dict[StoryId, _Story] = {}
         self._index: dict[str, set[StoryId]] = {}
@@ -164,7 +194,7 @@ class OpenStories:
             story = self._stories[story_id]
             if now - story.latest > window:
                 continue
-            score = self._score(signature, plain, story.members)
+            score = self._score(signature, plain, story, now)
             # Equal scores: the story joined last, then the one opened last.
             rank = (score, story.latest, story.opened)
             if score >= self.threshold and (best_rank is None or rank > best_rank):
@@ -179,23 +209,29 @@ class OpenStories:
         self.join(story_id, signature, at)
 
     def join(self, story_id: StoryId, signature: StorySignature, at: float) -> None:
-        """Add an entry to an open story (or reopen a story being restored)."""
+        """Add an entry to an open story (or reopen a story being restored, its
+        entries in the order they joined)."""
         story = self._stories.get(story_id)
         if story is None:
             story = self._stories[story_id] = _Story(next(self._sequence))
         if self.habits is not None:
             self.habits.learn(signature)
-        story.members.append(signature)
+        if signature.source:
+            story.sources.add(signature.source)
         if at > story.latest:
             story.latest = at
             heapq.heappush(self._by_age, (story.latest, next(self._sequence), story_id))
-        for feature in _keys(signature):
-            self._index.setdefault(feature, set()).add(story_id)
-        if len(story.members) > MEMBERS_KEPT:
-            dropped = story.members.pop(0)
-            kept = set().union(*(_keys(member) for member in story.members))
-            for feature in _keys(dropped) - kept:
-                self._unindex(feature, story_id)
+        # A roundup names several events: it joins one story but lends its words to none.
+        if signature.evidence.roundup and self.event_evidence:
+            return
+        if len(story.core) < CORE or signature.lexical_language not in story.languages:
+            story.core.append(signature)
+            story.languages.add(signature.lexical_language)
+            story.evidence = gathered([member.evidence for member in story.core])
+            if story.first is None:
+                story.first = at
+            for feature in _keys(signature):
+                self._index.setdefault(feature, set()).add(story_id)
 
     def expire(self, now: float, window: float) -> list[StoryId]:
         """Close the stories with no entry within `window` seconds; their ids."""
@@ -206,23 +242,38 @@ class OpenStories:
             if story is None or story.latest != latest:
                 continue  # closed already, or joined since
             del self._stories[story_id]
-            for feature in set().union(*(_keys(member) for member in story.members)):
+            for feature in set().union(*(_keys(member) for member in story.core)):
                 self._unindex(feature, story_id)
             closed.append(story_id)
         return closed
 
-    def _score(self, signature: StorySignature, plain: StorySignature,
-               members: list[StorySignature]) -> float:
+    def _score(self, signature: StorySignature, plain: StorySignature, story: _Story,
+               now: float) -> float:
+        """How likely the entry reports the story's event: its similarity to the
+        core's members, weighed by what they report happened, then by when."""
         best = second = 0.0
-        for member in members:
+        for member in story.core:
             score = similarity(plain if member.source == signature.source else signature, member)
             if score > best:
                 best, second = score, best
             elif score > second:
                 second = score
-        if self.linkage == "single" or len(members) == 1:
+        if self.linkage != "single" and len(story.core) > 1:
+            best = min(best, SUPPORT * second)
+        if not self.event_evidence:
             return best
-        return min(best, SUPPORT * second)
+        agreeing = agreement(signature.evidence, story.evidence)
+        if agreeing is not None:
+            best *= ACTION_FACTORS[agreeing]
+        late = now - (story.first if story.first is not None else now) - TIME_GRACE
+        if late > 0:
+            best /= 1 + late / TIME_SCALE
+            if signature.evidence.recurrence:
+                best *= ACTION_FACTORS[0]
+        if (signature.source and signature.source in story.sources
+                and best < SAME_OUTLET * self.threshold):
+            return 0.0
+        return best
 
     def _unindex(self, feature: str, story_id: StoryId) -> None:
         postings = self._index.get(feature)

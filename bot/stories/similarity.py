@@ -22,6 +22,7 @@ from bot.matching.text import (
     strip_markup,
     tokenize,
 )
+from bot.stories.evidence import NO_EVIDENCE, Evidence, read_evidence
 
 PIVOT = "en"
 # Feature kinds, the prefix of every feature string, and what one shared
@@ -142,6 +143,8 @@ class StorySignature:
     # The feed the entry came from, opaque ("" when unknown): what that feed
     # keeps repeating is no sign of an event (bot/stories/cluster.py).
     source: str = ""
+    # What it reports happened (bot/stories/evidence.py).
+    evidence: Evidence = NO_EVIDENCE
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form, for storage."""
@@ -153,32 +156,43 @@ class StorySignature:
         }
         if self.source:
             data["src"] = self.source
+        if self.evidence.head:
+            data["head"] = sorted(self.evidence.head)
+        if self.evidence.actions:
+            data["actions"] = sorted(self.evidence.actions)
+        if self.evidence.roundup:
+            data["roundup"] = True
+        if self.evidence.recurrence:
+            data["again"] = True
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StorySignature:
         if data.get("v") != SERIAL_VERSION:
             raise ValueError(f"unknown story signature version {data.get('v')!r}")
+        evidence = Evidence(frozenset(data.get("head", ())), frozenset(data.get("actions", ())),
+                            bool(data.get("roundup", False)), bool(data.get("again", False)))
         return make_signature(str(data["lang"]), frozenset(data["features"]), str(data["link"]),
-                              str(data.get("src", "")))
+                              str(data.get("src", "")), evidence)
 
     def with_source(self, source: object) -> StorySignature:
         """The same signature, marked as coming from the feed `source`."""
-        return make_signature(self.lexical_language, self.features, self.link, str(source))
+        return make_signature(self.lexical_language, self.features, self.link, str(source),
+                              self.evidence)
 
     def without(self, features: frozenset[str]) -> StorySignature:
         """The signature less some of its features."""
         if not features:
             return self
         return make_signature(self.lexical_language, self.features - features, self.link,
-                              self.source)
+                              self.source, self.evidence)
 
 
 def make_signature(lexical_language: str, features: frozenset[str], link: str = "",
-                   source: str = "") -> StorySignature:
+                   source: str = "", evidence: Evidence = NO_EVIDENCE) -> StorySignature:
     free = frozenset(f for f in features if f[0] in LANGUAGE_FREE)
     return StorySignature(lexical_language, features, link, _weight(features), free,
-                          _weight(free), source)
+                          _weight(free), source, evidence)
 
 
 def feature_weight(feature: str) -> float:
@@ -217,8 +231,9 @@ def story_signature(title: str, summary: str, language: str, link: str,
         features.update(f"{NAME}:{key}" for key in _name_keys(text, is_title))
         features.update(f"{YEAR if _is_year(number) else NUMBER}:{number}"
                         for number in _numbers(text))
+    evidence = read_evidence(title, summary, language, pivot_title, pivot_summary)
     return make_signature(lexical_language, frozenset(features), _canonical_link(link),
-                          str(source))
+                          str(source), evidence)
 
 
 def similarity(a: StorySignature, b: StorySignature) -> float:

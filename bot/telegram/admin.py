@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.matching.backtest import backtest
@@ -17,10 +19,12 @@ from bot.store import chats, topics
 from bot.store.entries import texts_since
 from bot.store.feeds import list_feeds
 from bot.store.outbox import alerts_sent_since, queue_length
+from bot.store.topics import TooManyTopics
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services, working_on
 from bot.telegram.i18n import t
 from bot.topics.edits import (
+    FilledQuery,
     FormError,
     fill_languages,
     query_errors,
@@ -29,6 +33,7 @@ from bot.topics.edits import (
     translate_title,
     try_topic,
 )
+from bot.topics.personal import PERSONAL_LIMIT, Editor, Refused, topic_editor
 
 BACKTEST_DAYS = 7
 BACKTEST_TITLE_LENGTH = 120
@@ -46,7 +51,60 @@ def admin_only(handler: Handler) -> Handler:
     return checked
 
 
-async def _backtest_lines(context: ContextTypes.DEFAULT_TYPE, lang: str,
+TopicHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Editor], Awaitable[None]]
+
+
+def edits_topics(handler: TopicHandler) -> Handler:
+    """A topic command: bot admins edit the shared topics; with `bot.personal_topics`,
+    anyone else their own, in their private chat; everyone else is refused."""
+    @functools.wraps(handler)
+    async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        editor = topic_editor(is_admin=is_bot_admin(services(context).config, update),
+                              personal_topics=services(context).config.bot.personal_topics,
+                              private_chat=update.effective_chat.type == ChatType.PRIVATE,
+                              user_id=user.id if user is not None else None)
+        if isinstance(editor, Refused):
+            await reply(update, context, editor.key)
+            return
+        await handler(update, context, editor)
+    return checked
+
+
+async def name_taken(update: Update, context: ContextTypes.DEFAULT_TYPE, editor: Editor,
+                     name: str) -> bool:
+    """True (and said) when a topic called `name` exists or `editor` has no room left."""
+    ctx = services(context)
+    if editor.personal and await topics.owned_count(ctx.db, editor.owner) >= PERSONAL_LIMIT:
+        await reply(update, context, "personal.limit", limit=PERSONAL_LIMIT)
+        return True
+    if await topics.get_topic(ctx.db, name) is not None:
+        # Another user's personal topic may hold the name: they are not named to others.
+        await reply(update, context, "personal.taken" if editor.personal else "addtopic.exists",
+                    name=name)
+        return True
+    return False
+
+
+def filled_lines(lang: str, filled: list[FilledQuery]) -> list[str]:
+    """Each language's query of a new topic: as written, translated, or why it is missing."""
+    lines = []
+    for item in filled:
+        if item.source is None:
+            lines.append(t(lang, "addtopic.query", language=item.language, query=item.query))
+        elif item.query is None:
+            lines.append(t(lang, "addtopic.not_translated", language=item.language,
+                           error=item.error))
+        elif item.error:
+            lines.append(t(lang, "addtopic.translated_invalid", language=item.language,
+                           query=item.query, error=item.error))
+        else:
+            lines.append(t(lang, "addtopic.translated", language=item.language,
+                           query=item.query, source=item.source))
+    return lines
+
+
+async def backtest_lines(context: ContextTypes.DEFAULT_TYPE, lang: str,
                           queries: Mapping[str, str]) -> list[str]:
     """How many stored entries of the last days each language's query matches, with a
     few of their titles: the admin sees a query that is too broad or finds nothing."""
@@ -71,8 +129,9 @@ async def _config_note(context: ContextTypes.DEFAULT_TYPE, lang: str, name: str)
     return []
 
 
-@admin_only
-async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def addtopic_form(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                        editor: Editor) -> None:
+    """`/addtopic NAME TITLE…` with `LANG: QUERY` lines: the topic is created at once."""
     ctx = services(context)
     lang = await language_of(context, update.effective_chat.id)
     try:
@@ -84,38 +143,31 @@ async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply_text(update, "\n".join(t(lang, "addtopic.query_error", language=language,
                                              error=error) for language, error in errors.items()))
         return
-    if await topics.get_topic(ctx.db, form.name) is not None:
-        await reply(update, context, "addtopic.exists", name=form.name)
+    if await name_taken(update, context, editor, form.name):
         return
     filled, titles = await working_on(update, context, asyncio.gather(
         fill_languages(ctx.translator, form.queries),
         translate_title(ctx.translator, form.title, lang)))
-    topic = topic_from(form, filled, titles)
-    if not await topics.add_topic(ctx.db, topic):
-        await reply(update, context, "addtopic.exists", name=form.name)
+    topic = replace(topic_from(form, filled, titles), owner_id=editor.owner)
+    try:
+        added = await topics.add_topic(ctx.db, topic, owner_limit=PERSONAL_LIMIT)
+    except TooManyTopics:
+        added = False
+    if not added:  # taken or full meanwhile
+        await name_taken(update, context, editor, form.name)
         return
     await ctx.on_topics_changed()
     lines = [t(lang, "addtopic.done", name=form.name, title=form.title)]
     lines += [t(lang, "addtopic.title", language=language, title=title)
               for language, title in sorted(titles.items()) if language != lang]
-    for item in filled:
-        if item.source is None:
-            lines.append(t(lang, "addtopic.query", language=item.language, query=item.query))
-        elif item.query is None:
-            lines.append(t(lang, "addtopic.not_translated", language=item.language,
-                           error=item.error))
-        elif item.error:
-            lines.append(t(lang, "addtopic.translated_invalid", language=item.language,
-                           query=item.query, error=item.error))
-        else:
-            lines.append(t(lang, "addtopic.translated", language=item.language,
-                           query=item.query, source=item.source))
-    lines += await _backtest_lines(context, lang, topic.queries)
+    lines += filled_lines(lang, filled)
+    lines += await backtest_lines(context, lang, topic.queries)
     await reply_text(update, "\n".join(lines))
 
 
-@admin_only
-async def setquery_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@edits_topics
+async def setquery_command(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                           editor: Editor) -> None:
     ctx = services(context)
     words = update.effective_message.text.split(maxsplit=3)[1:]
     if len(words) != 3 or words[1].lower() not in LANGUAGES:
@@ -127,17 +179,18 @@ async def setquery_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, context, "addtopic.query_error", language=language,
                     error=errors[language])
         return
-    if not await topics.set_query(ctx.db, name, language, query):
+    if not await topics.set_query(ctx.db, name, language, query, owner=editor.owner):
         await reply(update, context, "error.unknown_topic", names=name)
         return
     await ctx.on_topics_changed()
     lines = [t(lang, "setquery.done", name=name, language=language, query=query)]
-    lines += await _backtest_lines(context, lang, {language: query})
+    lines += await backtest_lines(context, lang, {language: query})
     await reply_text(update, "\n".join(lines + await _config_note(context, lang, name)))
 
 
-@admin_only
-async def settitle_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@edits_topics
+async def settitle_command(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                           editor: Editor) -> None:
     """`/settitle TOPIC LANG TITLE…`: the title chats reading LANG see for the topic."""
     ctx = services(context)
     words = update.effective_message.text.split(maxsplit=3)[1:]
@@ -145,7 +198,7 @@ async def settitle_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, context, "settitle.usage")
         return
     name, language, title = words[0], words[1].lower(), " ".join(words[2].split())
-    if not await topics.set_title(ctx.db, name, language, title):
+    if not await topics.set_title(ctx.db, name, language, title, owner=editor.owner):
         await reply(update, context, "error.unknown_topic", names=name)
         return
     await ctx.on_topics_changed()
@@ -154,8 +207,9 @@ async def settitle_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await reply_text(update, "\n".join(lines + await _config_note(context, lang, name)))
 
 
-@admin_only
-async def deltopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@edits_topics
+async def deltopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                           editor: Editor) -> None:
     ctx = services(context)
     if len(context.args) != 1:
         await reply(update, context, "deltopic.usage")
@@ -163,7 +217,7 @@ async def deltopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     name = context.args[0]
     lang = await language_of(context, update.effective_chat.id)
     note = await _config_note(context, lang, name)
-    if not await topics.delete_topic(ctx.db, name):
+    if not await topics.delete_topic(ctx.db, name, owner=editor.owner):
         await reply(update, context, "error.unknown_topic", names=name)
         return
     await ctx.on_topics_changed()
@@ -177,7 +231,8 @@ async def test_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply(update, context, "test.usage")
         return
     name, text = words
-    topic = await topics.get_topic(services(context).db, name)
+    topic = await topics.get_topic(services(context).db, name,
+                                   visible_to=update.effective_user.id)
     if topic is None:
         await reply(update, context, "error.unknown_topic", names=name)
         return

@@ -3,18 +3,26 @@ document with the caption `/import LANG`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import tzinfo
 
 from telegram import InputFile, LinkPreviewOptions, Update
 from telegram.ext import ContextTypes
 
 from bot.feeds.edits import FeedRefused, add_checked_feed, export_files, import_feeds
 from bot.feeds.opml import OpmlError, read_opml
-from bot.model import LANGUAGES
+from bot.locale_format import format_moment, format_number, zone_or_utc
+from bot.model import LANGUAGES, Feed, FeedHealth
 from bot.store import feeds
 from bot.telegram.admin import admin_only
-from bot.telegram.context import language_of, reply, reply_text, services, split_message
-from bot.telegram.i18n import t
+from bot.telegram.context import (
+    language_of,
+    reply,
+    reply_text,
+    services,
+    split_message,
+    timezone_of,
+)
+from bot.telegram.i18n import plural, t
 
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_FEEDS = 500  # each is resolved and checked in turn
@@ -62,10 +70,26 @@ async def delfeed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, context, "delfeed.done", url=url)
 
 
-def _when(lang: str, seconds: float | None) -> str:
-    if not seconds:
-        return t(lang, "feeds.never")
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+def feed_block(feed: Feed, health: FeedHealth, lang: str, zone: tzinfo, now: float,
+               stale_after: float) -> str:
+    """One feed in /feeds, times in the chat's zone: last success, entries seen, next poll;
+    since when it fails (and its last error) or since when it has published nothing new."""
+
+    def when(seconds: float | None) -> str:
+        return format_moment(seconds, zone, lang) if seconds else t(lang, "feeds.never")
+
+    lines = [t(lang, "feeds.line", name=feed.name or feed.url, language=feed.language,
+               url=feed.url, success=when(health.last_success_at),
+               seen=format_number(health.entries_seen, lang), next=when(health.next_poll_at))]
+    if health.failing_since is not None:
+        lines.append(t(lang, "feeds.failing", since=when(health.failing_since),
+                       failures=plural(lang, "feeds.failures", health.consecutive_failures)))
+    elif health.stale(now, stale_after):
+        lines.append(t(lang, "feeds.stale", since=when(health.last_new_at)))
+    if health.last_error:
+        lines.append(t(lang, "feeds.error", when=when(health.last_error_at),
+                       error=health.last_error))
+    return "\n".join(lines)
 
 
 @admin_only
@@ -74,20 +98,16 @@ async def feeds_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply(update, context, "usage.feeds")
         return
     ctx = services(context)
-    lang = await language_of(context, update.effective_chat.id)
+    chat_id = update.effective_chat.id
+    lang = await language_of(context, chat_id)
+    zone = zone_or_utc(await timezone_of(context, chat_id))
     found = await feeds.list_health(ctx.db)
     if not found:
         await reply(update, context, "feeds.none")
         return
-    blocks = []
-    for feed, health in found:
-        lines = [t(lang, "feeds.line", name=feed.name or feed.url, language=feed.language,
-                   url=feed.url, success=_when(lang, health.last_success_at),
-                   seen=health.entries_seen, next=_when(lang, health.next_poll_at))]
-        if health.last_error:
-            lines.append(t(lang, "feeds.error", when=_when(lang, health.last_error_at),
-                           error=health.last_error))
-        blocks.append("\n".join(lines))
+    now = ctx.clock()
+    blocks = [feed_block(feed, health, lang, zone, now, ctx.config.health.stale_after)
+              for feed, health in found]
     # Every feed is listed, however many messages that takes.
     for text in split_message("\n\n".join(blocks), max_parts=len(blocks)):
         await reply_text(update, text, link_preview_options=NO_PREVIEW)

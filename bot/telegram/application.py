@@ -33,9 +33,12 @@ from bot.telegram import (
     commands,
     digest_commands,
     membership,
+    quiet_commands,
+    search_commands,
     story_commands,
+    topic_drafts,
 )
-from bot.telegram.context import CONTEXT_KEY, BotContext, reply
+from bot.telegram.context import CONTEXT_KEY, BotContext, language_of, reply
 from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.telegram.update_order import PerChatOrder
@@ -60,9 +63,11 @@ USER_COMMANDS = {
     "trend": digest_commands.trend_command,
     "story": story_commands.story_command,
     "coverage": story_commands.coverage_command,
+    "search": search_commands.search_command,
+    "quiet": quiet_commands.quiet_command,
 }
 ADMIN_COMMANDS = {
-    "addtopic": admin.addtopic_command,
+    "addtopic": topic_drafts.addtopic_command,
     "setquery": admin.setquery_command,
     "settitle": admin.settitle_command,
     "deltopic": admin.deltopic_command,
@@ -77,7 +82,7 @@ ADMIN_COMMANDS = {
 
 # Handled beside the others instead of in turn: a chart being drawn must not hold up
 # the next update (PTB otherwise handles updates one after another).
-SLOW_COMMANDS = frozenset({"trend"})
+SLOW_COMMANDS = frozenset({"trend", "search"})
 
 
 def _file_base_url(api_base_url: str) -> str:
@@ -132,6 +137,11 @@ def add_handlers(application: Application) -> None:
                                                  pattern=commands.CALLBACK_PATTERN))
     application.add_handler(CallbackQueryHandler(alert_buttons.mute_button,
                                                  pattern=alert_buttons.MUTE_PATTERN))
+    application.add_handler(CallbackQueryHandler(commands.topics_page_button,
+                                                 pattern=commands.PAGE_PATTERN))
+    application.add_handler(CallbackQueryHandler(topic_drafts.draft_button,
+                                                 pattern=topic_drafts.DRAFT_PATTERN))
+    application.add_handler(CallbackQueryHandler(commands.unknown_button))  # every other button
     application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, commands.chat_migrated))
     application.add_handler(ChatMemberHandler(membership.bot_membership_changed,
@@ -149,11 +159,28 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("reply to chat %s dropped: %s", chat, context.error)
         return
     log.error("handling %s failed", update, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message and update.effective_chat:
+    if isinstance(update, Update) and update.callback_query:
+        await _answer_failed_button(update, context)
+    elif isinstance(update, Update) and update.effective_message and update.effective_chat:
         try:
             await reply(update, context, "error.internal")
         except Exception:  # the failure may be Telegram itself; logging it once is enough
             log.debug("could not report the failure to the chat", exc_info=True)
+
+
+async def _answer_failed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A pressed button waits for its answer: a failure is answered too, so the user's
+    client stops its spinner and says something went wrong."""
+    lang = context.bot_data[CONTEXT_KEY].config.bot.default_language
+    try:
+        if update.effective_chat is not None:
+            lang = await language_of(context, update.effective_chat.id)
+    except Exception:  # the database may be the failure: the default language will do
+        log.debug("no language for the failed button's chat", exc_info=True)
+    try:
+        await update.callback_query.answer(t(lang, "error.internal"))
+    except Exception:  # answered already, or Telegram itself is the failure
+        log.debug("could not answer the failed button", exc_info=True)
 
 
 def _menu(lang: str, names: list[str]) -> list[BotCommand]:

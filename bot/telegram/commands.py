@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import html
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import format_time, shorten
-from bot.config import is_time_zone
+from bot.alerts.render import clean, format_time, shorten
+from bot.config import time_zone_named
 from bot.model import LANGUAGES, Topic
 from bot.store import chats, stories, topics
 from bot.telegram.access import (
@@ -24,11 +26,19 @@ from bot.telegram.access import (
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
 from bot.telegram.i18n import t
+from bot.topics.personal import PERSONAL_LIMIT
+from bot.translation.titles import title_in
 
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
-TOPIC_BUTTONS_MAX = 90  # Telegram refuses keyboards of more than 100 buttons
-CALLBACK_PATTERN = r"^(sub|unsub):\d+$"
+RECENT_TITLE_LENGTH = 300
+# A page of /topics: one button per topic and a row to turn pages stay under Telegram's
+# 100 buttons, and the lines, each cut to LINE_MAX, under its 4,096 units.
+TOPICS_PER_PAGE = 20
+LINE_MAX = 180
+# sub:TOPIC_ID:PAGE (no page on buttons drawn before pages existed); topics:PAGE turns.
+CALLBACK_PATTERN = r"^(sub|unsub):\d+(:\d+)?$"
+PAGE_PATTERN = r"^topics:\d+$"
 NAMES_LISTED = 30  # names of topics in one line of an answer; the rest are counted
 
 
@@ -112,40 +122,72 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def _send_help(update: Update, context: ContextTypes.DEFAULT_TYPE, *, greeting: bool) -> None:
-    lang = await language_of(context, update.effective_chat.id)
+    ctx = services(context)
+    chat = update.effective_chat
+    lang = await language_of(context, chat.id)
     parts = [t(lang, "start.greeting")] if greeting else []
-    parts += [t(lang, "help.intro").strip(), t(lang, "help.commands").strip()]
-    if is_bot_admin(services(context).config, update):
+    parts += [await _help_intro(ctx, chat.id, lang), t(lang, "help.commands").strip()]
+    admin = is_bot_admin(ctx.config, update)
+    if ctx.config.bot.personal_topics and chat.type == ChatType.PRIVATE and not admin:
+        parts += [t(lang, "help.personal", limit=PERSONAL_LIMIT).strip(),
+                  t(lang, "help.syntax").strip()]
+    if admin:
         parts += [t(lang, "help.admin").strip(), t(lang, "help.syntax").strip()]
     await reply_text(update, "\n\n".join(parts))
 
 
+async def _help_intro(ctx, chat_id: int, lang: str) -> str:
+    """What a topic is, with a topic of this deployment as the example (the one most
+    chats follow), or without an example while there is none."""
+    shared = await topics.visible_topics(ctx.db, None)
+    if not shared:
+        return t(lang, "help.intro_no_topics").strip()
+    followed = await chats.subscriber_counts(ctx.db)
+    example = max(shared, key=lambda topic: (followed.get(topic.name, 0), -shared.index(topic)))
+    return t(lang, "help.intro", name=example.name, title=example.title_in(lang)).strip()
+
+
 def _topics_view(lang: str, all_topics: list[Topic], subscribed: set[str],
-                 ids: dict[str, int]) -> tuple[str, InlineKeyboardMarkup | None]:
+                 ids: dict[str, int], page: int = 1) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page `page` (from 1; past the last, the last) of the topics, with their buttons."""
     if not all_topics:
         return t(lang, "topics.none"), None
+    pages = -(-len(all_topics) // TOPICS_PER_PAGE)
+    page = min(max(page, 1), pages)
+    shown = all_topics[(page - 1) * TOPICS_PER_PAGE: page * TOPICS_PER_PAGE]
     lines = [t(lang, "topics.header")]
+    if pages > 1:
+        lines.append(t(lang, "topics.page", page=page, pages=pages))
     buttons = []
-    for topic in all_topics:
+    for topic in shown:
         on = topic.name in subscribed
-        lines.append(t(lang, "topics.line", mark="✅" if on else "▫️", name=topic.name,
-                       title=topic.title_in(lang)))
-        if len(buttons) < TOPIC_BUTTONS_MAX and topic.name in ids:
+        lines.append(shorten(t(lang, "topics.line", mark="✅" if on else "▫️", name=topic.name,
+                               title=topic.title_in(lang)), LINE_MAX))
+        if topic.name in ids:
             action = "unsub" if on else "sub"
             label = f"✅ {topic.name}" if on else f"➕ {topic.name}"
-            data = f"{action}:{ids[topic.name]}"
+            data = f"{action}:{ids[topic.name]}:{page}"
             buttons.append([InlineKeyboardButton(label, callback_data=data)])
+    turns = []
+    if page > 1:
+        turns.append(InlineKeyboardButton(t(lang, "topics.previous"),
+                                          callback_data=f"topics:{page - 1}"))
+    if page < pages:
+        turns.append(InlineKeyboardButton(t(lang, "topics.next"),
+                                          callback_data=f"topics:{page + 1}"))
+    if turns:
+        buttons.append(turns)
     lines.append(t(lang, "topics.hint"))
     # One message, since a button press edits it in place.
     return shorten("\n".join(lines), MessageLimit.MAX_TEXT_LENGTH), InlineKeyboardMarkup(buttons)
 
 
-async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int):
+async def _render_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int, page: int = 1):
     ctx = services(context)
     lang = await language_of(context, chat_id)
     subscribed = {s.topic for s in await chats.subscriptions(ctx.db, chat_id)}
-    return _topics_view(lang, await topics.list_topics(ctx.db), subscribed,
-                        await topics.topic_ids(ctx.db))
+    return _topics_view(lang, await topics.visible_topics(ctx.db, chat_id), subscribed,
+                        await topics.topic_ids(ctx.db), page)
 
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,10 +207,11 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await may_manage_chat(context.bot, update):
         await query.answer(t(lang, "error.group_admins_only"), show_alert=True)
         return
-    action, data = query.data.split(":")
+    action, data, *page = query.data.split(":")
     # Callback data comes from the client: a forged id may not even fit SQLite.
     topic_id = positive_int(data)
-    name = await topics.topic_name(ctx.db, topic_id) if topic_id is not None else None
+    name = (await topics.topic_name(ctx.db, topic_id, visible_to=chat_id)
+            if topic_id is not None else None)
     if name is None:
         await query.answer(t(lang, "topics.gone"), show_alert=True)
     elif action == "sub":
@@ -178,12 +221,41 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     else:
         await chats.unsubscribe(ctx.db, chat_id, name)
         await query.answer(t(lang, "topics.unsubscribed", name=name))
-    text, keyboard = await _render_topics(context, chat_id)
+    await _redraw_topics(context, query, chat_id, _page_number(page[0] if page else "1"))
+
+
+async def topics_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """◀️ / ▶️ under /topics: the same message shows another page."""
+    query = update.callback_query
+    await query.answer()
+    await _redraw_topics(context, query, update.effective_chat.id,
+                         _page_number(query.data.split(":")[1]))
+
+
+def _page_number(text: str) -> int:
+    """The page a button asks for; a number past the last page is the last page."""
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return max(int(text), 1) if len(text) < 10 else 10**9
+
+
+async def _redraw_topics(context: ContextTypes.DEFAULT_TYPE, query, chat_id: int,
+                         page: int) -> None:
+    text, keyboard = await _render_topics(context, chat_id, page)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():  # a double tap changes nothing
             raise
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button no handler knows (from an older version, or forged): answered all the same,
+    so the user's client stops waiting."""
+    chat = update.effective_chat
+    lang = (await language_of(context, chat.id) if chat is not None
+            else services(context).config.bot.default_language)
+    await update.callback_query.answer(t(lang, "error.unknown_button"), show_alert=True)
 
 
 async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -236,7 +308,7 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     elif await chats.unsubscribe(db, target.chat_id, name):
         key = "unsubscribe.done_channel" if target.channel else "unsubscribe.done"
         await reply(update, context, key, name=name, channel=target.channel)
-    elif await topics.get_topic(db, name) is None:
+    elif await topics.get_topic(db, name, visible_to=target.chat_id) is None:
         await reply(update, context, "error.unknown_topic", names=name)
     else:
         await reply(update, context, "unsubscribe.not_subscribed", name=name)
@@ -258,6 +330,18 @@ async def mysubs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                        thread=sub.thread_id))
     lines.append(t(lang, "mysubs.language", language=t(lang, f"language.names.{lang}")))
     await reply_text(update, "\n".join(lines))
+
+
+async def arguments_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                               usage: str) -> tuple[list[str], Target] | None:
+    """`/command ARGS… [@channel]`: the other arguments and the chat they apply to, after
+    the permission checks; None once the usage line or a refusal was sent."""
+    args, channels = _split_channel(context.args)
+    if len(channels) > 1:
+        await reply(update, context, usage)
+        return None
+    target = await _target(update, context, channels)
+    return None if target is None else (args, target)
 
 
 async def choice_and_target(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -296,9 +380,9 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if len(args) != 1 or len(channels) > 1:
         await reply(update, context, "timezone.usage")
         return
-    zone = args[0]
-    if not is_time_zone(zone):
-        await reply(update, context, "timezone.unknown", timezone=zone)
+    zone = time_zone_named(args[0])
+    if zone is None:
+        await reply(update, context, "timezone.unknown", timezone=args[0][:64])
         return
     target = await _target(update, context, channels)
     if target is None:
@@ -321,7 +405,7 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     db = services(context).db
     name = context.args[0]
-    if await topics.get_topic(db, name) is None:
+    if await topics.get_topic(db, name, visible_to=update.effective_chat.id) is None:
         await reply(update, context, "error.unknown_topic", names=name)
         return
     found = await topics.recent_matches(db, name, count)
@@ -331,16 +415,34 @@ async def recent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lang = await language_of(context, update.effective_chat.id)
     zone = await timezone_of(context, update.effective_chat.id)
     story_of = await stories.stories_of_entries(db, [m.entry_id for m in found])
-    blocks = [t(lang, "recent.header", name=name)]
-    for match in found:
-        line = t(lang, "recent.line", date=format_time(match.published, zone, lang),
-                 feed=match.feed_name, language=match.language,
-                 title=match.title[:300], link=match.link)
-        if match.entry_id in story_of:
-            line += "\n" + t(lang, "stories.recent", id=story_of[match.entry_id])
-        blocks.append(line)
-    await reply_text(update, "\n\n".join(blocks),
+    translator = services(context).translator
+    titles = await asyncio.gather(*(title_in(translator, m.title, m.language, lang)
+                                    for m in found))
+    await reply_text(update, recent_listing(lang, zone, name, found, titles, story_of),
+                     parse_mode=ParseMode.HTML,
                      link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+def recent_listing(lang: str, zone: str | None, name: str, found: list[topics.RecentMatch],
+                   titles: list[str], story_of: dict[int, int]) -> str:
+    """/recent's answer as Telegram HTML: per match its time in the chat's zone, outlet and
+    language, its title in the chat's language as a link (never the bare address), and
+    its story."""
+    blocks = [html.escape(t(lang, "recent.header", name=name), quote=False)]
+    for match, title in zip(found, titles):
+        title = shorten(clean(title), RECENT_TITLE_LENGTH)
+        linked = (f'<a href="{html.escape(match.link, quote=True)}">'
+                  f'{html.escape(title, quote=False)}</a>'
+                  if match.link.lower().startswith(("http://", "https://"))
+                  else html.escape(title, quote=False))
+        line = html.escape(t(lang, "recent.line", date=format_time(match.published, zone, lang),
+                             feed=match.feed_name, language=match.language, title="\x00"),
+                           quote=False).replace("\x00", linked)
+        if match.entry_id in story_of:
+            line += "\n" + html.escape(t(lang, "stories.recent", id=story_of[match.entry_id]),
+                                       quote=False)
+        blocks.append(line)
+    return "\n\n".join(blocks)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.alerts.render import format_time, zone_or_utc
-from bot.digests.chart import ChartBusy, TrendChart
+from bot.digests.chart import ChartBusy
 from bot.digests.schedule import BadDigestMode, DigestMode, next_end, parse_mode
-from bot.model import LANGUAGES
+from bot.digests.trend import (
+    DEFAULT_PERIOD,
+    PERIODS,
+    count_slots,
+    trend_caption,
+    trend_chart,
+    trend_span,
+)
 from bot.store import digests, topics
 from bot.telegram.commands import _split_channel, _target
 from bot.telegram.context import (
@@ -26,9 +33,6 @@ from bot.telegram.context import (
 from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
-
-TREND_DAYS = {"7d": 7, "30d": 30}
-
 
 def _mode_words(lang: str, mode: DigestMode) -> str:
     if mode.kind == "daily":
@@ -102,44 +106,28 @@ async def surges_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply(update, context, key, channel=target.channel)
 
 
-def trend_chart(lang: str, topic_title: str, first: date, days: int,
-                rows: list[tuple[str, str, int]]) -> TrendChart:
-    """The chart's data and words in `lang`, one bar per UTC day from `first`."""
-    span = tuple(first + timedelta(days=n) for n in range(days))
-    index = {day.isoformat(): n for n, day in enumerate(span)}
-    counts = {language: [0] * days for language in LANGUAGES}
-    for day, language, count in rows:
-        if day in index and language in counts:
-            counts[language][index[day]] += count
-    present = {language: values for language, values in counts.items() if any(values)}
-    return TrendChart(
-        title=t(lang, "trend.title", topic=topic_title, days=days), days=span,
-        counts=present or {"en": counts["en"]},
-        legend={language: t(lang, f"language.names.{language}") for language in LANGUAGES},
-        x_label=t(lang, "trend.axis_day"), y_label=t(lang, "trend.axis_entries"),
-        empty_text=t(lang, "trend.empty", days=days))
-
-
 async def trend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args
-    if not 1 <= len(args) <= 2 or (len(args) == 2 and args[1].lower() not in TREND_DAYS):
+    if not 1 <= len(args) <= 2 or (len(args) == 2 and args[1].lower() not in PERIODS):
         await reply(update, context, "trend.usage")
         return
     ctx = services(context)
-    topic = await topics.get_topic(ctx.db, args[0])
+    topic = await topics.get_topic(ctx.db, args[0], visible_to=update.effective_chat.id)
     if topic is None:
         await reply(update, context, "error.unknown_topic", names=args[0])
         return
-    days = TREND_DAYS[args[1].lower()] if len(args) == 2 else 7
-    now = ctx.clock()
-    first = datetime.fromtimestamp(now, UTC).date() - timedelta(days=days - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
-    rows = await digests.matches_per_day(ctx.db, topic.name, since, now + 1)
-    lang = await language_of(context, update.effective_chat.id)
-    title = topic.titles.get(lang) or topic.title
+    chat_id = update.effective_chat.id
+    zone_name = await timezone_of(context, chat_id)
+    span = trend_span(args[1].lower() if len(args) == 2 else DEFAULT_PERIOD, ctx.clock(),
+                      zone_or_utc(zone_name))
+    published = await digests.matched_published(ctx.db, topic.name, span.since.timestamp(),
+                                                 span.until.timestamp())
+    counts = count_slots(span, published)
+    lang = await language_of(context, chat_id)
+    title = topic.title_in(lang)
     try:
         png = await working_on(update, context,
-                               ctx.charts.render(trend_chart(lang, title, first, days, rows)))
+                               ctx.charts.render(trend_chart(lang, title, span, zone_name, counts)))
     except ChartBusy:
         await reply(update, context, "trend.busy")
         return
@@ -147,4 +135,6 @@ async def trend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         log.exception("drawing the trend of %s failed", topic.name)
         await reply(update, context, "trend.failed")
         return
-    await update.effective_message.reply_photo(photo=png, filename=f"trend-{topic.name}.png")
+    await update.effective_message.reply_photo(
+        photo=png, filename=f"trend-{topic.name}.png",
+        caption=trend_caption(lang, title, span, zone_name, counts))

@@ -1,4 +1,5 @@
-"""Tells the bot admins, in their own language, that a feed has failed for 24 h or recovered.
+"""Tells the bot admins, in their own language and time zone, that a feed has failed for
+`health.report_after`, recovered, or gone stale.
 
 The poller writes each report to the ledger (`store/health_reports.py`) and
 wakes this loop, which queues one outbox message per admin and marks the report
@@ -10,39 +11,29 @@ never arrives without the failure before it.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import time
 from collections.abc import Callable
 
+from bot.alerts.health_render import HealthNotice, render_health_report
 from bot.backoff import backoff_delay
 from bot.config import Config
+from bot.locale_format import zone_or_utc
 from bot.model import Feed
 from bot.store import chats
 from bot.store import health_reports as ledger
 from bot.store.db import Database
 from bot.store.feeds import HealthReport
-from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
 
 
-# What a report shows of a feed's own text, at most (in characters, as Telegram counts
-# them after the HTML is read): the whole message stays within Telegram's 4096.
-NAME_SHOWN, URL_SHOWN, ERROR_SHOWN = 300, 1000, 1500
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def health_text(language: str, state: str, name: str, url: str, error: str | None) -> str:
-    """The message for one report, as Telegram HTML with the feed's text escaped and cut
-    so that it always fits one message."""
-    values = {"feed": html.escape(_cut(name or url, NAME_SHOWN)),
-              "url": html.escape(_cut(url, URL_SHOWN)),
-              "error": html.escape(_cut(error or "", ERROR_SHOWN))}
-    return t(language, f"health.{state}", **values)
+def health_text(report: ledger.WaitingReport, language: str, zone: str | None) -> str:
+    """The message for one report, as Telegram HTML with the feed's text cut to fit and
+    escaped (alerts/health_render.py)."""
+    return render_health_report(HealthNotice(
+        report.state, report.feed_name, report.feed_url, report.error, report.since,
+        report.last_success_at, report.created_at), language, zone_or_utc(zone))
 
 
 class AdminHealthReporter:
@@ -90,12 +81,12 @@ class AdminHealthReporter:
         if not reports:
             return 0
         admins = self.config.bot.admins
-        languages = {admin: await chats.chat_language(self.db, admin,
-                                                      self.config.bot.default_language)
-                     for admin in admins}
-        messages = [(report.id, [(admin, health_text(languages[admin], report.state,
-                                                     report.feed_name, report.feed_url,
-                                                     report.error))
+        shown = {admin: (await chats.chat_language(self.db, admin,
+                                                   self.config.bot.default_language),
+                         await chats.chat_timezone(self.db, admin,
+                                                   self.config.bot.default_timezone))
+                 for admin in admins}
+        messages = [(report.id, [(admin, health_text(report, *shown[admin]))
                                  for admin in admins if admin not in report.told])
                     for report in reports]
         await ledger.queue_reports(self.db, messages, time.time())

@@ -8,8 +8,10 @@ from bot.model import LANGUAGES, Topic
 
 
 def _toml_string(value: str) -> str:
-    # JSON string escapes (\" \\ \n \uXXXX) are all valid TOML basic-string escapes.
-    return json.dumps(value, ensure_ascii=False)
+    # JSON string escapes (\" \\ \n \uXXXX) are all valid TOML basic-string escapes;
+    # TOML also wants DEL escaped, and UTF-8 cannot hold a lone surrogate at all.
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def write_topics_toml(topics: list[Topic]) -> bytes:

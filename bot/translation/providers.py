@@ -47,7 +47,8 @@ class ProviderError(Exception):
 
     transient: 429, 5xx, timeout, connection refused (retry, then breaker)
     auth: the provider refused the API key (no retry: config must change)
-    busy: every translation thread is still held by an unanswered call
+    busy: no translation thread came free in time (the provider is not at fault)
+    open: the breaker pauses calls after repeated failures
     rejected: the provider refused this text or gave no translation
     """
 

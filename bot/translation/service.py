@@ -1,7 +1,9 @@
 """The translator the app uses: each text translated once, shared, retried, never blocking.
 
 Provider failures never reach callers of `translate_entry`: they get the
-original text with a short note within about the configured timeout.
+original text with a short note within about twice the configured timeout (a
+turn for a translation thread, then the call). Waiting for a thread is not a
+provider failure: only what the provider does counts toward the breaker.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ UNAVAILABLE_NOTE = "translation unavailable"
 TITLE_CHARS = 300
 SUMMARY_CHARS = 600
 MAX_ATTEMPTS = 3
-# Slack over the timeout for the cache lookups around a provider call.
+# Slack over the budget for the cache lookups around a provider call.
 GRACE = 0.5
 _NOT_A_TERM = re.compile(r"[^\w\s'’-]+")
 
@@ -82,6 +84,12 @@ class Translator:
         return cls(provider, ProviderPool(provider, workers), TranslationCache(db, provider.name),
                    config.timeout, breaker or CircuitBreaker(), clock, rng)
 
+    @property
+    def budget(self) -> float:
+        """Seconds one translation may take at most: up to `timeout` waiting for a
+        free thread (a burst of entries queues), then `timeout` for the calls."""
+        return 2 * self.timeout
+
     async def translate_entry(self, title: str, summary: str, source: str,
                               target: str) -> Translation:
         """Title and summary in `target`; on any provider failure the originals with a note."""
@@ -90,12 +98,12 @@ class Translator:
         texts = self._prepare_entry(title, summary)
         try:
             done = await asyncio.wait_for(self._translate(texts, source, target),
-                                          self.timeout + GRACE)
+                                          self.budget + GRACE)
         except ProviderError as exc:
             log.info("entry left in %s: %s", source, exc)
             return Translation(title, summary, translated=False, note=UNAVAILABLE_NOTE)
         except TimeoutError:
-            log.warning("entry left in %s: translation took over %gs", source, self.timeout)
+            log.warning("entry left in %s: translation took over %gs", source, self.budget)
             return Translation(title, summary, translated=False, note=UNAVAILABLE_NOTE)
         except Exception:
             log.exception("entry left in %s: unexpected translation failure", source)
@@ -121,7 +129,7 @@ class Translator:
         terms = list(dict.fromkeys(one_paragraph(t) for t in terms if t.strip()))
         try:
             translated = await asyncio.wait_for(self._translate(terms, source, target),
-                                                self.timeout + GRACE)
+                                                self.budget + GRACE)
         except (TimeoutError, ProviderError) as exc:
             reason = str(exc) or "no answer in time"
             raise TranslationUnavailable(f"could not translate the query: {reason}") from None
@@ -216,24 +224,30 @@ class Translator:
         return [found[t] for t in texts], len(unknown)
 
     async def _call_provider(self, texts: list[str], source: str, target: str) -> list[str]:
-        """One provider request (retried on 429/5xx) within the timeout; cached on success."""
+        """One provider request (retried on 429/5xx) within the budget; cached on success."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        end = loop.time() + self.budget
         attempt = 0
         while True:
-            if not self.breaker.allow(self.clock()):
-                raise ProviderError("open", f"{self.provider.name} paused after repeated "
-                                    f"failures ({self.last_error})")
+            if self.breaker.state(self.clock()) == "open":
+                raise self._paused()
+            remaining = end - loop.time()
+            # The call keeps its whole timeout; what the budget has beyond that is
+            # how long this request may wait for a thread.
+            call_timeout = min(self.timeout, remaining)
             try:
-                translated = await self.pool.translate_batch(texts, source, target,
-                                                             deadline - loop.time())
+                translated = await self.pool.translate_batch(
+                    texts, source, target, call_timeout, wait=remaining - call_timeout,
+                    before_call=self._allow_call)
             except ProviderError as exc:
+                if exc.kind in ("busy", "open"):
+                    raise  # no thread in time, or paused: nothing the provider did
                 self._count_usage()
                 self._record_failure(exc)
                 attempt += 1
                 delay = retry_delay(attempt - 1, self.rng.random())
                 if (not exc.retryable or attempt >= MAX_ATTEMPTS
-                        or loop.time() + delay >= deadline):
+                        or loop.time() + delay >= end):
                     raise
                 await asyncio.sleep(delay)
                 continue
@@ -246,6 +260,16 @@ class Translator:
             except Exception:
                 log.exception("could not store %d translations in the cache", len(pairs))
             return translated
+
+    def _allow_call(self) -> None:
+        """Asked once a thread is free: the breaker may have opened while this call
+        waited for it, or allow only one trial call."""
+        if not self.breaker.allow(self.clock()):
+            raise self._paused()
+
+    def _paused(self) -> ProviderError:
+        return ProviderError("open", f"{self.provider.name} paused after repeated "
+                             f"failures ({self.last_error})")
 
     def _record_failure(self, exc: ProviderError) -> None:
         self.failures += 1

@@ -39,6 +39,7 @@ class Route:
     redirect: str | None = None  # Location of a 302
     no_length: bool = False  # no Content-Length: the body ends when the connection closes
     headers: tuple[tuple[str, str], ...] = ()
+    reason: str | None = None  # the status line's reason phrase, when not the standard one
 
     @property
     def etag(self) -> str:
@@ -68,7 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
         if route.redirect is not None:
             return self._send(302, b"", "text/plain", [("Location", route.redirect)])
         if route.status != 200:
-            return self._send(route.status, b"error page", "text/html", list(route.headers))
+            return self._send(route.status, b"error page", "text/html", list(route.headers),
+                              reason=route.reason)
         extra = list(route.headers)
         if route.validators:
             extra += [("ETag", route.etag), ("Last-Modified", route.last_modified_header)]
@@ -87,9 +89,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str | None,
               headers: list[tuple[str, str]] = (), *, drip: float = 0.0,
-              no_length: bool = False) -> None:
+              no_length: bool = False, reason: str | None = None) -> None:
         try:
-            self.send_response(status)
+            self.send_response(status, reason)
             if content_type:
                 self.send_header("Content-Type", content_type)
             for name, value in headers:

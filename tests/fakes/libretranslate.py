@@ -63,6 +63,7 @@ class Script:
     fail_status: int = 0  # answer this status ...
     fail_count: int = 0  # ... for this many calls (-1: until changed)
     hang: bool = False  # hold every call until `release` is set
+    delay: float = 0.0  # seconds every call takes to answer
     api_key: str | None = None  # when set, any other key gets 403
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -113,6 +114,8 @@ class FakeLibreTranslate:
                 return script.fail_status, {"error": f"scripted {script.fail_status}"}
         if script.hang:
             script.release.wait(timeout=30)
+        if script.delay:
+            script.release.wait(timeout=script.delay)
         if not req.q or not req.source or not req.target:
             return 400, {"error": "Invalid request: missing q, source or target"}
         return 200, {"translatedText": fake_translate(req.q, req.source, req.target, self.known)}

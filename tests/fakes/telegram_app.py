@@ -81,14 +81,15 @@ class RunningBot:
 @contextlib.asynccontextmanager
 async def running_bot(tmp_path: Path, *, admins: tuple[int, ...] = (ADMIN,),
                       allow_private_addresses: bool = True, translator=None,
-                      default_language: str = "en",
-                      rate_limiter: BudgetRateLimiter | None = None) -> AsyncIterator[RunningBot]:
+                      default_language: str = "en", personal_topics: bool = False,
+                      rate_limiter: BudgetRateLimiter | None = None,
+                      polling: PollingConfig | None = None) -> AsyncIterator[RunningBot]:
     api = FakeBotAPI().start()
     db = await Database.open(tmp_path / "bot.sqlite3")
     config = Config(
         bot=BotConfig(token=api.token, admins=admins, api_base_url=api.base_url,
-                      default_language=default_language),
-        polling=PollingConfig(allow_private_addresses=allow_private_addresses),
+                      default_language=default_language, personal_topics=personal_topics),
+        polling=polling or PollingConfig(allow_private_addresses=allow_private_addresses),
     )
     changes: list[str] = []
 

@@ -11,6 +11,7 @@ import functools
 import tomllib
 from importlib import resources
 
+from bot.locale_format import format_number
 from bot.model import LANGUAGES
 
 FALLBACK = "en"
@@ -63,7 +64,9 @@ def plural_form(lang: str, n: int) -> str:
 
 def plural(lang: str, key: str, n: int, **values: object) -> str:
     """A counted phrase: `key` is a table of `one`, `few` and `many` forms, each with
-    `{n}` (`[surge] languages = { one = "{n} language", ... }`)."""
+    `{n}` (`[surge] languages = { one = "{n} language", ... }`), written as `lang` writes
+    numbers (12,345 · 12 345)."""
     if lang not in LANGUAGES:
         lang = FALLBACK
-    return t(lang, f"{key}.{plural_form(lang, n)}", n=n, **values)
+    return t(lang, f"{key}.{plural_form(lang, n)}", n=format_number(n, lang, decimals=0),
+             **values)
