@@ -279,5 +279,5 @@ async def test_a_story_covered_by_hundreds_of_outlets_still_gets_its_digest_out(
     assert "Troops cross the border" in joined and "Drones over Kyiv" in joined
     # Accepted by the fake Bot API, which refuses what Telegram refuses (past 4096 units).
     assert len(sent) == 3 and "/story" in sent[1].text
-    states = await world.db.fetchall("SELECT state FROM notices WHERE kind = 'digest'")
-    assert [row[0] for row in states] == ["sent"]
+    states = await world.db.fetchall("SELECT state FROM outbox WHERE kind = 'digest'")
+    assert [row[0] for row in states] == ["sent"] * 3
