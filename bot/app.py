@@ -23,6 +23,7 @@ from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.backoff import backoff_delay
 from bot.config import Config
 from bot.digests.service import NoticeService
+from bot.feeds.websub_service import WebSubService
 from bot.pipeline import build_pipeline
 from bot.store import chats
 from bot.store.db import Database
@@ -131,6 +132,7 @@ async def run_service(config: Config, *, console: bool,
     bot = None
     translator = None
     pipeline = None
+    websub = None
     try:
         await sync_config_feeds(db, config.feeds)
         await sync_config_topics(db, config.topics)
@@ -155,6 +157,13 @@ async def run_service(config: Config, *, console: bool,
         pipeline = await build_pipeline(db, config, translator, sender, console=console,
                                         on_feed_health=on_health)
         poller, stage, deliverer = pipeline.poller, pipeline.matching, pipeline.deliverer
+        if config.websub.public_url:
+            websub = WebSubService(db, config.websub, config.polling, poller.take_pushed)
+            try:
+                await websub.start()
+            except OSError as exc:
+                raise ServiceError(f"websub.listen: cannot listen on {config.websub.listen}: "
+                                   f"{exc.strerror or exc}") from None
         # Entries a previous run stored but did not match are the match stage's first
         # work once the loops run: a backlog never holds up Telegram or a stop.
 
@@ -192,6 +201,8 @@ async def run_service(config: Config, *, console: bool,
             loops["digests and surges"] = notices.run
         if reporter is not None:
             loops["health reporter"] = reporter.run
+        if websub is not None:
+            loops["websub"] = websub.run
         log.info("coverage-bot running (%s): %d feeds, %d topics",
                  "console" if console else "telegram", len(config.feeds), len(config.topics))
         try:
@@ -210,6 +221,8 @@ async def run_service(config: Config, *, console: bool,
         if bot is not None:
             with contextlib.suppress(Exception):
                 await bot.shutdown()
+        if websub is not None:
+            await websub.aclose()
         if pipeline is not None:
             await pipeline.aclose()
         if translator is not None:

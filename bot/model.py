@@ -84,6 +84,7 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     baseline_done: bool  # a parsed document's entries were recorded as the baseline
+    interval: float | None = None  # seconds this poll chose until the next (adaptive)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,18 @@ class FeedUpdate:
     pending: frozenset[str] = frozenset()  # keys of `new` that wait for matching
     seen: tuple[str, ...] = ()  # keys stored before and still listed: kept alive
     state: FeedState | None = None  # None: the feed's poll state is left as it is
+    hub: WebSubHub | None = None  # the WebSub hub the document or its headers advertise
+
+
+@dataclass(frozen=True)
+class WebSubHub:
+    """A hub a feed advertised, with the secret and callback token we would subscribe
+    with (kept only if the feed has no subscription with that hub yet)."""
+
+    hub: str
+    topic: str
+    secret: str
+    token: str
 
 
 @dataclass(frozen=True)

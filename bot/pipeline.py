@@ -63,5 +63,6 @@ async def build_pipeline(db: Database, config: Config, translator: Translator, s
     matching = await MatchStage.load(db, cluster=cluster, pending=pending,
                                      queued=deliverer.notify)
     poller = FeedPoller(db, config.polling, config.storage, pending=pending,
-                        on_feed_health=on_feed_health, health=config.health)
+                        on_feed_health=on_feed_health, health=config.health,
+                        websub=bool(config.websub.public_url))
     return Pipeline(poller, matching, deliverer)
