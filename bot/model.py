@@ -34,6 +34,7 @@ class FeedHealth:
     next_poll_at: float
     entries_seen: int
     last_new_at: float | None = None  # a poll last found an entry not seen before
+    poll_interval: float | None = None  # what the last poll chose until the next
 
     def stale(self, now: float, after: float) -> bool:
         """Answering, but with nothing new for `after` seconds (health.stale_after)."""

@@ -18,7 +18,7 @@ ERROR_MAX = 500  # characters of a poll's error kept: whatever a server sent, a 
 _FEED_COLUMNS = "id, url, language, name, interval_s"
 _HEALTH_COLUMNS = ("id, last_success_at, last_error, last_error_at, failing_since, "
                    "consecutive_failures, next_poll_at, entries_seen, "
-                   "COALESCE(last_new_at, created_at) AS last_new_at")
+                   "COALESCE(last_new_at, created_at) AS last_new_at, poll_interval_s")
 
 
 class FeedExists(Exception):
@@ -58,7 +58,7 @@ def _health(row) -> FeedHealth:
                       failing_since=row["failing_since"],
                       consecutive_failures=row["consecutive_failures"],
                       next_poll_at=row["next_poll_at"], entries_seen=row["entries_seen"],
-                      last_new_at=row["last_new_at"])
+                      last_new_at=row["last_new_at"], poll_interval=row["poll_interval_s"])
 
 
 async def sync_config_feeds(db: Database, feeds: Iterable[FeedConfig],
