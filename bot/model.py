@@ -148,3 +148,25 @@ class Subscription:
     chat_id: int
     topic: str
     thread_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """A stored entry's text, as a backtest reads it."""
+
+    language: str
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SearchableEntry:
+    """A stored entry as /search reads it."""
+
+    id: int
+    language: str
+    title: str
+    summary: str
+    link: str
+    outlet: str
+    published_at: float

@@ -6,9 +6,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from bot.matching.backtest import StoredText
-from bot.matching.search import SearchableEntry
-from bot.model import Entry, Feed, FeedUpdate, StoredEntry
+from bot.model import Entry, Feed, FeedUpdate, SearchableEntry, StoredEntry, StoredText
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen, write_success
 from bot.store.websub import note_hub
