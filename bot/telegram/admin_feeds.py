@@ -8,7 +8,7 @@ from datetime import tzinfo
 from telegram import InputFile, LinkPreviewOptions, Update
 from telegram.ext import ContextTypes
 
-from bot.feeds.edits import FeedRefused, add_checked_feed, export_files, import_feeds
+from bot.feeds.edits import FeedRefused, add_checked_feed, import_feeds
 from bot.feeds.opml import OpmlError, read_opml
 from bot.i18n import plural, t
 from bot.locale_format import format_duration, format_moment, format_number, zone_or_utc
@@ -23,6 +23,7 @@ from bot.telegram.context import (
     split_message,
     timezone_of,
 )
+from bot.topics.exports import export_files
 
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_FEEDS = 500  # each is resolved and checked in turn
