@@ -139,16 +139,21 @@ async def run(chats: int, folder: Path, port: int, interval: float) -> dict:
         async with bot:
             sender = TimedSender(bot)
             deliverer = Deliverer(db, sender, translator.translate_entry)
-            stage = await MatchStage.load(db, on_recorded=deliverer.notify)
             matched_at: list[float] = []
 
-            async def on_new_entries(feed, entries):
-                matched_at.append(time.monotonic())
-                await stage.on_new_entries(feed, entries)
+            class Stored(asyncio.Event):
+                """The poller's wake-up to the match stage, noting when entries were stored."""
 
+                def set(self) -> None:
+                    matched_at.append(time.monotonic())
+                    super().set()
+
+            pending = Stored()
+            stage = await MatchStage.load(db, pending=pending, queued=deliverer.notify)
             stop = asyncio.Event()
-            async with FeedPoller(db, polling, on_new_entries=on_new_entries) as poller:
+            async with FeedPoller(db, polling, pending=pending) as poller:
                 tasks = [asyncio.create_task(deliverer.run(stop)),
+                         asyncio.create_task(stage.run(stop)),
                          asyncio.create_task(poller.run(stop))]
                 while feeds.hits("/rss.xml") < 2:  # the baseline poll, then an idle one
                     await asyncio.sleep(0.05)

@@ -8,7 +8,7 @@ RSS, and where the cold cycle's CPU went (the gap to the floor). The feeds are t
 corpus's real files (../shared/corpus/feeds), cycled to 1,000 distinct URLs and
 served from 127.0.0.1 by a separate process so serving does not share our loop.
 
-    .venv/bin/python benchmarks/poll_cycle.py [--feeds 1000] [--pool process|thread] [--workers 2]
+    .venv/bin/python benchmarks/poll_cycle.py [--feeds 1000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from fakes.feeds import CORPUS, serve_files_in_process
 
 from bot.config import FeedConfig, PollingConfig, StorageConfig
 from bot.feeds.parse import ParseError, parse_entries
+from bot.feeds.parse_pool import ParsePool
 from bot.feeds.poll import FeedPoller, make_parse_pool
 from bot.store import feeds as feed_store
 from bot.store.db import Database
@@ -119,15 +119,14 @@ def parse_floor(feeds: list[tuple[str, str]], parser: str,
     return wall, sum(cpu for cpu, _ in answers), max(startup for _, startup in answers)
 
 
-def make_pool(kind: str, workers: int) -> Executor:
-    if kind == "thread":
-        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed-parse")
-    return make_parse_pool(workers)
-
-
-def warm_pool(pool: Executor, body: bytes) -> None:
+def warm_pool(pool: ParsePool, body: bytes) -> None:
+    """Every worker started and past its first parse, as in a service that has been running."""
     now = datetime.now(UTC)
-    list(pool.map(parse_entries, [body] * 4, [None] * 4, ["en"] * 4, [now] * 4))
+
+    async def warm() -> None:
+        await asyncio.gather(*(pool.run(parse_entries, body, None, "en", now) for _ in range(4)))
+
+    asyncio.run(warm())
 
 
 def child_pids() -> set[int]:
@@ -162,8 +161,8 @@ def workers_hwm_mb(server_pid: int, seen: set[int]) -> float:
 class PeakRSS:
     """Samples, every SAMPLE_EVERY_S, this process's peak plus the live workers' peaks.
 
-    Workers are replaced as they go (max_tasks_per_child), so their peaks must be
-    read while they live; adding each one's high-water mark to ours at every sample
+    A worker past its memory bound is replaced, so the peaks must be read while
+    the workers live; adding each one's high-water mark to ours at every sample
     can only overstate the simultaneous peak, never understate it.
     """
 
@@ -198,7 +197,7 @@ class PeakRSS:
         self._sample()
 
 
-def parse_through_pool(feeds: list[tuple[str, str]], kind: str, workers: int,
+def parse_through_pool(feeds: list[tuple[str, str]], workers: int,
                        concurrency: int) -> tuple[float, float]:
     """Wall and CPU seconds (this process and the workers) for our parse_entries of the
     bodies of `feeds` through the cycle's parse pool, handed over from the event loop
@@ -207,18 +206,16 @@ def parse_through_pool(feeds: list[tuple[str, str]], kind: str, workers: int,
     bodies = [(unique[path], language) for path, language in feeds]
     now = datetime.now(UTC)
 
-    async def parse_all(pool: Executor) -> None:
-        loop = asyncio.get_running_loop()
+    async def parse_all(pool: ParsePool) -> None:
         slots = asyncio.Semaphore(concurrency)
 
         async def one(body: bytes, language: str) -> None:
             async with slots:
-                await loop.run_in_executor(pool, parse_entries, body, "application/xml",
-                                           language, now)
+                await pool.run(parse_entries, body, "application/xml", language, now)
 
         await asyncio.gather(*(one(body, language) for body, language in bodies))
 
-    pool = make_pool(kind, workers)
+    pool = make_parse_pool(workers)
     try:
         warm_pool(pool, bodies[0][0])
         cpu = CpuUse()
@@ -228,7 +225,7 @@ def parse_through_pool(feeds: list[tuple[str, str]], kind: str, workers: int,
         wall = time.perf_counter() - start
         used = sum(cpu.stop().values())
     finally:
-        pool.shutdown()
+        pool.close()
     return wall, used
 
 
@@ -248,8 +245,7 @@ def _thread_kind(thread: threading.Thread | None) -> str:
     target = getattr(thread, "_target", None)
     if getattr(target, "__name__", "") == "_connection_worker_thread":
         return "SQLite (aiosqlite's thread)"
-    if thread is not None and (type(thread).__name__ == "_ExecutorManagerThread"
-                               or thread.name == "QueueFeederThread"):
+    if thread is not None and thread.name.startswith("parse-driver"):
         return "parse pool's IPC threads (bodies out, entries in)"
     if isinstance(thread, PeakRSS.Sampler):
         return "this benchmark's RSS sampler"
@@ -304,7 +300,7 @@ class CpuUse:
         return used
 
 
-async def cycles(base_url: str, feeds: list[tuple[str, str]], pool: Executor,
+async def cycles(base_url: str, feeds: list[tuple[str, str]], pool: ParsePool,
                  concurrency: int, cpu: CpuUse) -> tuple[float, float, object, object, dict]:
     polling = PollingConfig(interval=300.0, timeout=30.0, max_bytes=10_000_000,
                             concurrency=concurrency, allow_private_addresses=True)
@@ -313,7 +309,7 @@ async def cycles(base_url: str, feeds: list[tuple[str, str]], pool: Executor,
         now = time.time()
         await feed_store.sync_config_feeds(
             db, [FeedConfig(url=base_url + path, language=lang) for path, lang in feeds], now)
-        async with FeedPoller(db, polling, StorageConfig(), executor=pool) as poller:
+        async with FeedPoller(db, polling, StorageConfig(), pool=pool) as poller:
             cpu.start()
             start = time.perf_counter()
             cold = await poller.poll_once(now)
@@ -331,7 +327,6 @@ async def cycles(base_url: str, feeds: list[tuple[str, str]], pool: Executor,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=1000)
-    parser.add_argument("--pool", choices=("process", "thread"), default="process")
     parser.add_argument("--workers", type=int, default=2, help="parse pool size")
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -345,25 +340,24 @@ def main() -> int:
     served = [(paths[path], language) for path, language in feeds]
     size_mb = sum(os.path.getsize(path) for path, _ in served) / 1e6
     print(f"poll cycle: {args.feeds} feeds cycling {len(sources)} corpus files "
-          f"({size_mb:.1f} MB in all), parse pool: {args.workers} {args.pool}(es)")
+          f"({size_mb:.1f} MB in all), parse pool: {args.workers} processes")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, feedparser {feedparser.__version__}")
 
     one, one_cpu, _ = parse_floor(served, "feedparser", 1)
     before, before_cpu, _ = parse_floor(served, "feedparser", args.workers)
     ours, ours_cpu, startup_cpu = parse_floor(served, "ours", args.workers)
-    pooled, pooled_cpu = parse_through_pool(served, args.pool, args.workers,
-                                            args.concurrency)
+    pooled, pooled_cpu = parse_through_pool(served, args.workers, args.concurrency)
     base_url, server = serve_files_in_process(paths)
-    pool = make_pool(args.pool, args.workers)
+    pool = make_parse_pool(args.workers)
     try:
         warm_pool(pool, Path(served[0][0]).read_bytes())
         with PeakRSS(server.pid) as peak:
             cold_s, warm_s, cold, warm, cold_cpu = asyncio.run(
                 cycles(base_url, feeds, pool, args.concurrency, CpuUse(server.pid)))
-        own, workers, started = peak.own, peak.workers, len(peak.worker_pids)
+        own, workers, started = peak.own, peak.workers, pool.processes_started
     finally:
-        pool.shutdown()
+        pool.close()
         server.terminate()
     after, after_cpu, _ = parse_floor(served, "feedparser", args.workers)
     floor, floor_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
@@ -374,7 +368,7 @@ def main() -> int:
     print(f"     our parse_entries, {args.workers} processes     {ours:7.2f} s   "
           f"(CPU {ours_cpu:.2f} s)")
     print(f"     the same through the cycle's pool     {pooled:7.2f} s   "
-          f"(CPU {pooled_cpu:.2f} s: bodies and entries pickled, workers replaced)")
+          f"(CPU {pooled_cpu:.2f} s: bodies and entries pickled)")
     print(f"(b)  cold cycle fetch+parse+store        {cold_s:7.2f} s   "
           f"({cold.parsed_feeds} parsed, {cold.failed} failed, "
           f"{sum(o.parsed for o in cold.outcomes)} entries)")
@@ -400,7 +394,7 @@ def main() -> int:
     sampler = cold_cpu.get("this benchmark's RSS sampler", 0.0)
     print(f"cycle CPU without the sampler / floor (a2) CPU = "
           f"{(total - sampler) / floor_cpu:.2f} (on otherwise idle cores the cycle can take no "
-          f"less than its CPU / {os.cpu_count()}); {started} parse workers were seen, a "
+          f"less than its CPU / {os.cpu_count()}); {started} parse worker processes were started, a "
           f"fresh one costing {startup_cpu:.2f} s CPU to start")
     return 0
 

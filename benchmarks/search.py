@@ -28,11 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.feeds.parse import ParseError, parse_entries
+from bot.feeds.refresh import remember_entries
 from bot.matching.backtest import backtest
 from bot.matching.search import search_entries
 from bot.model import Entry
 from bot.store.db import Database
-from bot.store.entries import remember_entries, searchable_since, texts_since
+from bot.store.entries import searchable_since, texts_since
 from bot.store.feeds import add_feed
 from bot.store.stories import stories_of_entries
 

@@ -23,6 +23,7 @@ from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.backoff import backoff_delay
 from bot.config import Config
 from bot.digests.service import NoticeService
+from bot.feeds.websub_service import WebSubService
 from bot.pipeline import build_pipeline
 from bot.store import chats
 from bot.store.db import Database
@@ -164,7 +165,8 @@ async def run_service(config: Config, *, console: bool,
     reporter = None
     bot = None
     translator = None
-    poller = None
+    pipeline = None
+    websub = None
     try:
         await sync_config_feeds(db, config.feeds)
         await sync_config_topics(db, config.topics)
@@ -192,10 +194,15 @@ async def run_service(config: Config, *, console: bool,
         deliverer.default_language = config.bot.default_language
         if reporter is not None:
             reporter.on_queued = deliverer.notify  # reports go out through the one sender
-        recovered = await stage.recover()
-        if recovered:
-            log.info("queued %d alerts for entries a previous run stored but did not match",
-                     recovered)
+        if config.websub.public_url:
+            websub = WebSubService(db, config.websub, config.polling, poller.take_pushed)
+            try:
+                await websub.start()
+            except OSError as exc:
+                raise ServiceError(f"websub.listen: cannot listen on {config.websub.listen}: "
+                                   f"{exc.strerror or exc}") from None
+        # Entries a previous run stored but did not match are the match stage's first
+        # work once the loops run: a backlog never holds up Telegram or a stop.
 
         notices = None
         if application is not None:
@@ -222,12 +229,14 @@ async def run_service(config: Config, *, console: bool,
                 log.info("pruned %d cached translations past the retention", forgotten)
 
         loops = {"feed poller": poller.run, "deliverer": deliverer.run,
-                 "matching retries": stage.run,
+                 "matching": stage.run,
                  "housekeeping": lambda stop: _every(stop, HOUSEKEEPING_EVERY, housekeeping)}
         if notices is not None:
             loops["digests and surges"] = notices.run
         if reporter is not None:
             loops["health reporter"] = reporter.run
+        if websub is not None:
+            loops["websub"] = websub.run
         log.info("coverage-bot running (%s): %d feeds, %d topics",
                  "console" if console else "telegram", len(config.feeds), len(config.topics))
         closer = (asyncio.create_task(_close_on_stop(stop, rate_limiter))
@@ -252,8 +261,10 @@ async def run_service(config: Config, *, console: bool,
         if bot is not None:
             with contextlib.suppress(Exception):
                 await bot.shutdown()
-        if poller is not None:
-            await poller.aclose()
+        if websub is not None:
+            await websub.aclose()
+        if pipeline is not None:
+            await pipeline.aclose()
         if translator is not None:
             await translator.close()
         await db.close()

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.render import format_time, render_alert, view_from
+from bot.alerts.render import render_alert, view_from
 from bot.feeds.parse import ParseError, parse_entries
 from bot.matching.found import found_words
+from bot.shown_time import format_time
 from tests.fakes.bot_api import parse_telegram_html, telegram_length
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"

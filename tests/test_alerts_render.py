@@ -7,15 +7,9 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alerts.render import (
-    AlertView,
-    format_time,
-    highlight,
-    mute_buttons,
-    render_alert,
-    strip_html,
-    view_from,
-)
+from bot.alerts.render import AlertView, highlight, mute_buttons, render_alert, view_from
+from bot.message_text import strip_html
+from bot.shown_time import format_time
 from tests.fakes.bot_api import parse_telegram_html, telegram_length
 
 NOON = datetime(2026, 11, 29, 12, 5, tzinfo=UTC)

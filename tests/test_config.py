@@ -69,6 +69,14 @@ def test_bad_type_names_key_and_expectation():
     assert problem.startswith("polling.concurrency: expected integer")
 
 
+def test_polling_concurrency_is_bounded_with_its_reason():
+    [problem] = problems_of({"polling": {"concurrency": 10_000}})
+    assert problem == ("polling.concurrency: at most 256, got 10000 (each feed fetched at once "
+                       "holds a connection and up to polling.max_bytes in memory)")
+    assert parse_config({"bot": {"token": "t"}, "polling": {"concurrency": 256}},
+                        {}).polling.concurrency == 256
+
+
 def test_unknown_language_and_provider():
     found = problems_of({"bot": {"default_language": "de"},
                          "translation": {"provider": "babel"}})
@@ -231,7 +239,8 @@ def test_topic_titles_per_language_and_the_default_time_zone():
 def test_adaptive_polling_bounds_widen_to_a_short_interval_and_must_be_ordered():
     config = parse_config({"polling": {"interval": "10s"}}, {})
     assert config.polling.adaptive is True
-    assert (config.polling.min_interval, config.polling.max_interval) == (10, 7200)
+    assert config.polling.bounds == (10, 7200)
+    assert parse_config({}, {}).polling.bounds == (60, 7200)
     with pytest.raises(ConfigError, match="polling.min_interval: 7200s is longer"):
         parse_config({"polling": {"min_interval": "2h", "max_interval": "1h"}}, {})
 

@@ -3,10 +3,10 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alerts.render import telegram_length
 from bot.config import SurgesConfig
 from bot.digests.render import DigestEntry, group_digest, render_digest, render_surge
 from bot.digests.surges import TopicCounts, detect_surge
+from bot.message_text import telegram_length
 
 
 def entry(n, story, outlet="BBC", language="en", topic="troops", at=0.0):

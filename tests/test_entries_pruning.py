@@ -11,6 +11,7 @@ from fakes.feeds import FeedServer, append_item, fixture
 
 from bot.config import FeedConfig, PollingConfig, StorageConfig
 from bot.feeds.poll import FeedPoller
+from bot.feeds.refresh import remember_entries
 from bot.model import Entry
 from bot.store import entries
 from bot.store import feeds as feed_store
@@ -39,25 +40,31 @@ async def test_a_feed_answering_304_for_a_month_keeps_its_listed_entries(db):
     listed = append_item(fixture("fr-monde.xml"), "Nouvelle", "https://a.example/new")
     new_lists: list[list[str]] = []
 
-    async def on_new(_feed, stored) -> None:
-        new_lists.append([s.entry.title for s in stored])
+    async def poll(when: float):
+        """A poll, then what it left waiting for matching, taken as the match stage would."""
+        report = await poller.poll_once(when)
+        waiting = await entries.pending_entries(db)
+        if waiting:
+            new_lists.append([stored.entry.title for _, stored in waiting])
+            await entries.mark_matched(db, [stored.id for _, stored in waiting])
+        return report
 
     with FeedServer() as server:
         url = server.add("/monde.xml", old)
         await feed_store.sync_config_feeds(db, [FeedConfig(url=url, language="fr")], now=T0)
-        async with FeedPoller(db, POLLING, STORAGE, on_new_entries=on_new) as poller:
-            await poller.poll_once(T0)  # baseline
+        async with FeedPoller(db, POLLING, STORAGE) as poller:
+            await poll(T0)  # baseline
             server.change("/monde.xml", body=listed)  # "Ancienne" leaves the feed
-            await poller.poll_once(T0 + 3600)
+            await poll(T0 + 3600)
             assert new_lists == [["Nouvelle"]]
             for day in range(1, 36):  # a month and more of "304 Not Modified"
-                report = await poller.poll_once(T0 + day * DAY)
+                report = await poll(T0 + day * DAY)
                 assert report.outcomes[0].status == "not_modified"
             pruned = await poller.prune(T0 + 35 * DAY + 60)
             kept = await titles(db)
             # The publisher changes the document at last: only what is new is new.
             server.change("/monde.xml", body=append_item(listed, "Demain", "https://a.example/d"))
-            await poller.poll_once(T0 + 36 * DAY)
+            await poll(T0 + 36 * DAY)
 
     assert pruned == 1 and "Ancienne" not in kept  # no longer listed: pruned
     assert "Nouvelle" in kept and len(kept) == fixture("fr-monde.xml").count(b"<item>") + 1
@@ -68,7 +75,7 @@ async def test_listed_entries_of_a_feed_that_stopped_answering_are_pruned(db):
     feed = await feed_store.add_feed(db, "https://gone.example/rss", "fr")
     entry = Entry(key="k", link="https://gone.example/1", title="t", summary="",
                   published=datetime.fromtimestamp(T0, UTC), language="fr")
-    await entries.remember_entries(db, feed, [entry], T0, baseline=True)
+    await remember_entries(db, feed, [entry], T0, baseline=True)
     await feed_store.record_success(db, feed.id, T0, T0 + 60, etag="x", last_modified=None)
     # No success since: the feed's last word is older than the retention.
     assert await entries.prune_entries(db, T0 + 31 * DAY, 30 * DAY) == 1
@@ -82,9 +89,9 @@ def _entries(count: int, start: int = 0) -> list[Entry]:
 
 async def test_pruning_goes_in_batches_and_lets_other_work_through(db):
     feed = await feed_store.add_feed(db, "https://b.example/rss", "fr")
-    await entries.remember_entries(db, feed, _entries(1000), T0, baseline=True)
+    await remember_entries(db, feed, _entries(1000), T0, baseline=True)
     # The feed later lists other entries: the first thousand are no longer listed.
-    await entries.remember_entries(db, feed, _entries(5, 1000), T0 + DAY, baseline=True)
+    await remember_entries(db, feed, _entries(5, 1000), T0 + DAY, baseline=True)
     # It answers 304 ever since: the five it lists stay.
     await feed_store.record_success(db, feed.id, T0 + 32 * DAY, T0 + 32 * DAY, etag="x",
                                     last_modified=None)

@@ -69,6 +69,26 @@ async def test_a_redirect_to_port_99999_is_one_line_in_health_and_log(tmp_path, 
     assert "ExceptionGroup" not in caplog.text and "Traceback" not in caplog.text
 
 
+# Redirects that fail before any packet leaves the machine (no DNS query either).
+@pytest.mark.parametrize(("location", "error"), [
+    ("http://127.0.0.1:65536/f", "refused: malformed URL (Port out of range"),
+    ("http://127.0.0.1:-1/f", "refused: malformed URL (Port could not be cast"),
+    ("//127.0.0.1:99999/f", "refused: malformed URL (Port out of range"),
+    ("http://a..b/f", "cannot resolve a..b: not a valid host name"),
+    ("http://" + "a" * 64 + ".test/f", "cannot resolve aaaa"),
+    ("http://127.0.0.1:abc/f", "RemoteProtocolError: Invalid URL in location header"),
+    ("ftp://127.0.0.1/f", "refused: not an http(s) URL"),
+])
+async def test_every_broken_redirect_is_one_line_and_no_traceback(tmp_path, server, caplog,
+                                                                  location, error):
+    url = server.add("/moved.xml", redirect=location)
+    with caplog.at_level(logging.INFO):
+        _, health = await health_after_one_poll(tmp_path, url)
+    assert health.last_error.startswith(error), health.last_error
+    assert "\n" not in health.last_error and len(health.last_error) <= 500
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
 async def test_a_connect_httpcore_leaves_unmapped_is_a_connect_error():
     # anyio wraps the socket's OverflowError in an ExceptionGroup; the feed sees one
     # ConnectError, as for any address that cannot be reached.

@@ -12,6 +12,7 @@ from bot.feeds.parse import parse_entries
 from bot.feeds.poll import FeedPoller
 from bot.store import feeds as feed_store
 from bot.store.db import Database
+from bot.store.entries import pending_entries
 from tests.fakes.feeds import FeedServer
 
 T0 = datetime(2024, 11, 25, 12, tzinfo=UTC).timestamp()
@@ -48,22 +49,18 @@ def test_a_real_date_from_2002_is_kept():
     assert entry.published == datetime(2002, 10, 2, 13, tzinfo=UTC)
 
 
-async def test_new_entries_with_zero_dates_are_handed_on_to_matching(tmp_path):
-    handed_on: list = []
-
-    async def on_new_entries(feed, entries) -> None:
-        handed_on.extend(entries)
-
+async def test_new_entries_with_zero_dates_wait_for_matching(tmp_path):
     db = await Database.open(tmp_path / "bot.sqlite3")
     with FeedServer() as server:
         url = server.add("/feed.xml", rss({"baseline": ""}))
         await feed_store.sync_config_feeds(db, [FeedConfig(url=url, language="en")], now=T0)
-        async with FeedPoller(db, POLLING, on_new_entries=on_new_entries) as poller:
+        async with FeedPoller(db, POLLING) as poller:
             await poller.poll_once(T0)  # the baseline: recorded, not alerted
             server.change("/feed.xml", body=rss({"baseline": "", **DATES}))
             await poller.poll_once(T0 + 60)
     rows = await db.fetchall("SELECT link, published_at, pending_match FROM entries "
                              "WHERE link NOT LIKE '%baseline'")
+    handed_on = [stored for _, stored in await pending_entries(db)]
     await db.close()
     assert sorted(e.entry.title for e in handed_on) == sorted(f"Oreshnik {n}" for n in DATES)
     assert {row["published_at"] for row in rows} == {T0 + 60}

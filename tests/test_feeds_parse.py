@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from fakes.feeds import CORPUS, fixture
 
-from bot.feeds.links import canonical_link, published_link
 from bot.feeds.parse import ParseError, parse_entries
+from bot.links import canonical_link, published_link
 from bot.markup import html_to_text
 from bot.matching.index import TopicQuery, compile_topics
 

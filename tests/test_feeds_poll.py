@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 from fakes.feeds import CORPUS, FeedServer, append_item, fixture, refused_url
+from fakes.parsers import NEVER_ENDS, parse_or_misbehave
 
 from bot.config import FeedConfig, PollingConfig, StorageConfig
 from bot.feeds.address import AddressGuard
 from bot.feeds.fetch import make_client
+from bot.feeds.parse_pool import ParsePool
 from bot.feeds.poll import FeedPoller
 from bot.store import feeds as feed_store
 from bot.store.db import Database
+from bot.store.entries import pending_entries
 
 T0 = datetime(2024, 11, 25, 12, tzinfo=UTC).timestamp()
 POLLING = PollingConfig(interval=0.2, timeout=1.0, max_bytes=20_000, concurrency=16,
@@ -38,27 +41,24 @@ async def db(tmp_path):
 
 
 class Alerts:
-    """Records what the poller hands on, as the matcher would receive it."""
+    """Records the health changes the poller tells."""
 
     def __init__(self) -> None:
-        self.new: list[tuple[str, list]] = []
         self.health: list[tuple[str, str]] = []
-
-    async def on_new_entries(self, feed, entries) -> None:
-        self.new.append((feed.url, entries))
 
     async def on_feed_health(self, feed, report) -> None:
         self.health.append((feed.url, report.state))
 
-    @property
-    def titles(self) -> list[str]:
-        return [stored.entry.title for _, entries in self.new for stored in entries]
+
+async def pending_titles(db) -> list[str]:
+    """What waits in the store for the match stage, which takes it from there."""
+    return [stored.entry.title for _, stored in await pending_entries(db)]
 
 
 @pytest.fixture
 async def poller(db):
     alerts = Alerts()
-    async with FeedPoller(db, POLLING, on_new_entries=alerts.on_new_entries,
+    async with FeedPoller(db, POLLING, pending=asyncio.Event(),
                           on_feed_health=alerts.on_feed_health) as running:
         running.alerts = alerts
         yield running
@@ -81,7 +81,8 @@ async def test_first_poll_records_without_alerting(db, server, poller):
     url = server.add("/monde.xml", fixture("fr-monde.xml"))
     await follow(db, (url, "fr"))
     report = await poller.poll_once(T0)
-    assert (report.parsed_feeds, report.new_entries, poller.alerts.new) == (1, 0, [])
+    assert (report.parsed_feeds, report.new_entries, await pending_titles(db)) == (1, 0, [])
+    assert not poller.pending.is_set()
     assert len(await stored_titles(db, url)) == 3
     feed = await feed_store.get_feed_by_url(db, url)
     health = await feed_store.get_health(db, feed.id)
@@ -102,8 +103,9 @@ async def test_second_poll_gets_304_and_parses_nothing_then_an_appended_item_is_
                                                  "https://www.lemonde.fr/a/atacms.html?utm_source=x"))
     third = await poller.poll_once(T0 + 20)
     assert (third.parsed_feeds, third.new_entries) == (1, 1)
-    [(feed_url, [stored])] = poller.alerts.new
-    assert feed_url == url
+    assert poller.pending.is_set()  # the match stage is woken; the entry waits in the store
+    [(feed, stored)] = await pending_entries(db)
+    assert feed.url == url
     assert (stored.entry.title, stored.entry.link, stored.entry.language) == (
         "Kiev reçoit des ATACMS", "https://www.lemonde.fr/a/atacms.html", "fr")
     assert stored.id > 0
@@ -138,14 +140,17 @@ async def test_real_feeds_served_locally_parse_with_right_titles_links_languages
         assert all(lang == language and link.startswith("http") for _, link, lang in rows)
 
     second = await poller.poll_once(T0 + 10)
-    assert (second.not_modified, second.parsed_feeds) == (4, 0)
+    # the BBC's <ttl>15</ttl> asks for a quarter of an hour between polls: it is not due
+    assert (second.polled, second.not_modified, second.parsed_feeds) == (3, 3, 0)
 
     lenta = "ru/lenta-news-2021-10-03.xml"
     server.change("/" + lenta, body=append_item(server.route("/" + lenta).body,
                                                 "Новая статья", "https://lenta.ru/news/new/"))
     third = await poller.poll_once(T0 + 20)
-    assert (third.parsed_feeds, third.not_modified, third.new_entries) == (1, 3, 1)
-    assert poller.alerts.titles == ["Новая статья"]
+    assert (third.parsed_feeds, third.not_modified, third.new_entries) == (1, 2, 1)
+    assert await pending_titles(db) == ["Новая статья"]
+    bbc = await poller.poll_once(T0 + 15 * 60 + 1)
+    assert urls["en/bbc-news-home-2021-10-18.xml"] in {o.feed.url for o in bbc.outcomes}
 
 
 async def test_every_fault_leaves_a_health_error_and_backs_off_and_a_healthy_feed_is_fine(
@@ -209,7 +214,7 @@ async def test_same_link_in_two_feeds_is_new_in_each_for_its_own_language(db, se
     # Each copy goes on to matching against its own feed's language query; the
     # outbox keeps one message per link and chat.
     assert report.parsed_feeds == 2 and report.new_entries == 2
-    assert len(poller.alerts.new) == 2
+    assert len(await pending_entries(db)) == 2
     count = await db.fetchone("SELECT COUNT(*) FROM entries WHERE alert_key = ?", (shared,))
     assert count[0] == 2
 
@@ -266,8 +271,7 @@ async def test_retention_limits_what_is_new_and_what_is_kept(db, server):
     url = server.add("/monde.xml", fixture("fr-monde.xml"))
     await follow(db, (url, "fr"))
     storage = StorageConfig(retention=2 * 86400.0)
-    alerts = Alerts()
-    async with FeedPoller(db, POLLING, storage, on_new_entries=alerts.on_new_entries) as poller:
+    async with FeedPoller(db, POLLING, storage) as poller:
         await poller.poll_once(T0)
         fresh_and_stale = append_item(fixture("fr-monde.xml"), "Hier", "https://a.example/1")
         fresh_and_stale = fresh_and_stale.replace(
@@ -293,7 +297,7 @@ async def test_a_304_to_the_first_poll_does_not_arm_the_baseline(db, server, pol
     assert first.outcome(url).status == "failed"
     server.change("/lazy.xml", status=200, body=fixture("fr-monde.xml"))
     second = await poller.poll_once(T0 + 3600)
-    assert (second.parsed_feeds, second.new_entries, poller.alerts.new) == (1, 0, [])
+    assert (second.parsed_feeds, second.new_entries, await pending_titles(db)) == (1, 0, [])
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -309,3 +313,47 @@ async def test_retry_after_of_a_busy_feed_is_honoured_up_to_the_cap(db, server, 
     assert T0 + 3600 <= hour.next_poll_at < T0 + 3700
     assert week.next_poll_at == T0 + 7200  # the cap, not a week
     assert hour.last_error.startswith(f"HTTP {status}")
+
+
+async def test_a_feed_whose_parse_never_ends_is_failed_at_the_deadline_and_others_go_on(
+        db, server):
+    never = server.add("/never.xml", fixture("fr-monde.xml") + NEVER_ENDS)
+    healthy = [server.add(f"/ok{n}.xml", fixture("en-bbc.atom.xml")) for n in range(6)]
+    await follow(db, (never, "fr"), *[(url, "en") for url in healthy])
+    pool = ParsePool(2, deadline=1.5)
+    try:
+        async with FeedPoller(db, POLLING, pool=pool, parse=parse_or_misbehave) as poller:
+            report = await asyncio.wait_for(poller.poll_once(T0), 60)
+    finally:
+        pool.close()
+    assert report.outcome(never).error == "parse took over 1.5s; its worker was stopped"
+    assert [report.outcome(url).parsed for url in healthy] == [3] * 6
+    health = await feed_store.get_health(db, (await feed_store.get_feed_by_url(db, never)).id)
+    assert health.last_error == "parse took over 1.5s; its worker was stopped"
+    assert health.consecutive_failures == 1 and health.next_poll_at > T0
+
+
+async def test_feeds_that_hang_never_take_the_slots_a_healthy_feed_needs(db, server):
+    fast = server.add("/fast.xml", fixture("en-bbc.atom.xml"))
+    await follow(db, (fast, "en"))
+    polling = replace(POLLING, timeout=4.0, concurrency=4)  # 1 slot kept for proven feeds
+    stop = asyncio.Event()
+    async with FeedPoller(db, polling) as poller:
+        await poller.poll_once(T0)  # proven: its baseline is done and it has not failed
+        stuck = [server.add(f"/stuck{n}.xml", fixture("fr-monde.xml"), hang=10.0)
+                 for n in range(8)]
+        await follow(db, (fast, "en"), *[(url, "fr") for url in stuck])
+        await db.execute("UPDATE feeds SET next_poll_at = 0")
+        task = asyncio.create_task(poller.run(stop))
+        try:
+            while sum(server.hits(f"/stuck{n}.xml") for n in range(8)) < 3:
+                await asyncio.sleep(0.02)
+            hanging_since = server.hits("/fast.xml")
+            # While every slot the doubtful feeds may use is held by a hanging request,
+            # the healthy feed keeps its interval (~0.2 s) in the slot kept for it.
+            while server.hits("/fast.xml") < hanging_since + 4:
+                assert sum(server.hits(f"/stuck{n}.xml") for n in range(8)) == 3
+                await asyncio.sleep(0.02)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import FeedConfig
+from bot.feeds.refresh import remember_entries
 from bot.model import Entry
 from bot.store import entries as entry_store
 from bot.store import feeds as feed_store
@@ -63,12 +64,12 @@ async def test_due_feeds_are_those_whose_time_has_come(db):
 
 async def test_an_entry_is_new_once_per_feed_key(db):
     feed = await feed_store.add_feed(db, "https://a.example/rss", "en", now=T0)
-    base = await entry_store.remember_entries(db, feed, [entry("1")], T0, baseline=True)
+    base = await remember_entries(db, feed, [entry("1")], T0, baseline=True)
     assert base == []
-    new = await entry_store.remember_entries(db, feed, [entry("1"), entry("2"), entry("2")],
+    new = await remember_entries(db, feed, [entry("1"), entry("2"), entry("2")],
                                              T0 + 60, baseline=False)
     assert [s.entry.key for s in new] == ["2"]
-    again = await entry_store.remember_entries(db, feed, [entry("1"), entry("2")], T0 + 120,
+    again = await remember_entries(db, feed, [entry("1"), entry("2")], T0 + 120,
                                                baseline=False)
     assert again == []
     row = await db.fetchone("SELECT last_seen_at FROM entries WHERE key = '1'")
@@ -79,8 +80,8 @@ async def test_same_link_from_two_feeds_is_stored_and_new_for_each(db):
     a = await feed_store.add_feed(db, "https://a.example/rss", "en", now=T0)
     b = await feed_store.add_feed(db, "https://b.example/rss", "en", now=T0)
     link = "https://news.example/story"
-    first = await entry_store.remember_entries(db, a, [entry("a1", link)], T0, baseline=False)
-    second = await entry_store.remember_entries(db, b, [entry("b1", link)], T0, baseline=False)
+    first = await remember_entries(db, a, [entry("a1", link)], T0, baseline=False)
+    second = await remember_entries(db, b, [entry("b1", link)], T0, baseline=False)
     assert len(first) == len(second) == 1  # each matched by its own feed's query
     count = await db.fetchone("SELECT COUNT(*) FROM entries WHERE alert_key = ?", (link,))
     assert count[0] == 2
@@ -88,7 +89,7 @@ async def test_same_link_from_two_feeds_is_stored_and_new_for_each(db):
 
 async def test_entries_published_before_the_retention_are_not_new(db):
     feed = await feed_store.add_feed(db, "https://a.example/rss", "en", now=T0)
-    new = await entry_store.remember_entries(
+    new = await remember_entries(
         db, feed, [entry("old", when=T0 - 40 * DAY), entry("recent", when=T0 - DAY)],
         T0, baseline=False, retention=30 * DAY)
     assert [s.entry.key for s in new] == ["recent"]
@@ -96,8 +97,8 @@ async def test_entries_published_before_the_retention_are_not_new(db):
 
 async def test_pruning_deletes_unseen_entries_and_their_matches(db):
     feed = await feed_store.add_feed(db, "https://a.example/rss", "en", now=T0)
-    [gone] = await entry_store.remember_entries(db, feed, [entry("gone")], T0, baseline=False)
-    await entry_store.remember_entries(db, feed, [entry("kept")], T0 + 20 * DAY, baseline=False)
+    [gone] = await remember_entries(db, feed, [entry("gone")], T0, baseline=False)
+    await remember_entries(db, feed, [entry("kept")], T0 + 20 * DAY, baseline=False)
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO topics (name, title, created_at, updated_at) "
                            "VALUES ('t', 'T', 0, 0)")

@@ -2,7 +2,7 @@
 
 import re
 
-from bot.telegram.i18n import catalog
+from bot.i18n import catalog
 
 # What a French string may write without French spacing: commands and their arguments,
 # query lines ("fr: QUERY"), clock times, placeholders, emoji-led keys of buttons.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.digests.render import DigestStory, DigestTopic, render_digest, render_surge
+from bot.i18n import catalog, plural, plural_form
 from bot.model import LANGUAGES
 from bot.stories.render import CoverageItem, count_line
-from bot.telegram.i18n import catalog, plural, plural_form
 
 
 @pytest.mark.parametrize(("n", "form"), [
@@ -39,7 +39,9 @@ def test_every_counted_table_has_the_three_forms_in_every_language():
         assert stems, lang
         for stem in stems:
             assert all(f"{stem}.{form}" in keys for form in ("one", "few", "many")), stem
-            assert all("{n}" in keys[f"{stem}.{form}"] for form in ("one", "few", "many")), stem
+            # "one" may leave its count implied ("last day", "le dernier jour");
+            # French also uses it for 0, so the count must show wherever it can be more.
+            assert all("{n}" in keys[f"{stem}.{form}"] for form in ("few", "many")), stem
 
 
 def test_a_surge_across_one_language_reads_right():

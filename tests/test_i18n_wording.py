@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.telegram.i18n import catalog
+from bot.i18n import catalog
 
 STORY_KEYS = ("stories.header", "stories.story_line", "stories.recent", "stories.unknown",
               "stories.button", "stories.not_an_alert", "digest.stories.one",

@@ -4,9 +4,11 @@ there, and the guided /addtopic that turns plain words into confirmed queries.""
 
 import pytest
 
+from bot.config import ConfigError, parse_config
+from bot.i18n import t
 from bot.model import Topic
 from bot.store import chats, topics
-from bot.telegram.i18n import t
+from bot.topics.exports import export_files
 from bot.topics.personal import PERSONAL_LIMIT
 from tests.fakes.newsroom import newsroom_bot, store_oreshnik_entries
 from tests.fakes.telegram_app import ADMIN, USER, running_bot
@@ -184,3 +186,19 @@ async def test_help_takes_its_example_from_a_shared_topic_of_the_deployment(tmp_
         assert shown.startswith(t(lang, "help.intro", name="gas",
                                   title="Gaz" if lang == "fr" else "Gas").strip())
         assert "/subscribe gas" in shown and "/subscribe mine" not in shown
+
+
+def test_the_setting_is_off_by_default_and_must_be_a_boolean():
+    assert parse_config({}, {}).bot.personal_topics is False
+    assert parse_config({"bot": {"personal_topics": True}}, {}).bot.personal_topics is True
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"bot": {"personal_topics": "yes"}}, {})
+    assert refused.value.problems == ["bot.personal_topics: expected boolean, got 'yes'"]
+
+
+async def test_export_leaves_personal_topics_out(tmp_path):
+    async with running_bot(tmp_path, personal_topics=True) as bot:
+        await topics.add_topic(bot.db, Topic("shared", "Shared", {"en": "nato"}))
+        await topics.add_topic(bot.db, Topic("mine", "Mine", {"en": "x"}, owner_id=USER))
+        _, _, toml, count = await export_files(bot.db)
+        assert count == 1 and b'"shared"' in toml and b'"mine"' not in toml

@@ -9,8 +9,8 @@ import telegram.ext
 
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.alerts.quiet import QuietHours, is_quiet, parse_quiet
+from bot.i18n import t
 from bot.store import chats, outbox
-from bot.telegram.i18n import t
 from tests.fakes.alert_world import (
     add_entry,
     add_feed,

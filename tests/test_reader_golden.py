@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.alerts.health_render import HealthNotice, render_health_report
-from bot.alerts.render import format_time
 from bot.digests.render import DigestEntry, SurgeStory, group_digest, render_digest, render_surge
 from bot.digests.trend import count_slots, trend_caption, trend_span
 from bot.model import Feed, FeedHealth
+from bot.shown_time import format_time
 from bot.store.topics import RecentMatch
 from bot.telegram.admin_feeds import feed_block
 from bot.telegram.commands import recent_listing

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 
+from bot.feeds.refresh import remember_entries
 from bot.model import Entry, Topic
 from bot.store import digests, entries, outbox, stories
 from bot.store.chats import ensure_chat, subscribe
@@ -114,9 +115,9 @@ async def exercise_the_store(db: Database) -> None:
         return Entry(key=f"k{n}", link=f"https://news.example/{n}", title=f"Ukraine {n}",
                      summary="", published=datetime.fromtimestamp(T0, UTC), language="fr")
 
-    await entries.remember_entries(db, feed, [entry(0)], T0, baseline=True)
-    new = await entries.remember_entries(db, feed, [entry(0), entry(1), entry(2)], T0 + 60,
-                                         baseline=False)
+    await remember_entries(db, feed, [entry(0)], T0, baseline=True)
+    new = await remember_entries(db, feed, [entry(0), entry(1), entry(2)], T0 + 60,
+                                 baseline=False)
     await record_success(db, feed_id, T0 + 60, T0 + 600, etag=None, last_modified=None)
     await entries.pending_entries(db)
     first, second = new

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.feeds.refresh import remember_entries
 from bot.model import Entry
 from bot.store import stories
 from bot.store.chats import ensure_chat, set_coverage, subscribe
-from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.libretranslate import FakeLibreTranslate
@@ -171,7 +171,7 @@ async def test_the_same_entry_handed_over_twice_queues_nothing_more(world):
     await world.deliver()
     row = await world.db.fetchone("SELECT COUNT(*) FROM story_entries")
     assert row[0] == 1
-    await world.stage.recover()  # nothing pending
+    await world.stage.match_pending()  # nothing pending
     await world.deliver()
     assert len(world.api.sent_to(READER)) == 1
 

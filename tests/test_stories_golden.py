@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts.render import format_time, render_alert, strip_html, view_from
+from bot.alerts.render import render_alert, view_from
+from bot.message_text import strip_html
+from bot.shown_time import format_time
 from bot.stories.render import MAX_ENTITIES, CoverageItem, grown_alert
 from tests.fakes.bot_api import parse_telegram_html, telegram_length
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from bot.alerts.render import telegram_length
 from bot.config import ConfigError, parse_config
+from bot.fanout import (
+    BadCoverage,
+    CoverageSetting,
+    Edit,
+    Reply,
+    Send,
+    Spread,
+    StoryChat,
+    Subscriber,
+    parse_coverage,
+    plan_delivery,
+)
+from bot.message_text import telegram_length
 from bot.store import chats, stories
 from bot.store.chats import migrate_chat
-from bot.stories.fanout import Edit, Reply, Send, StoryChat, Subscriber, plan_delivery
 from bot.stories.render import (
     CoverageItem,
     Room,
@@ -41,6 +52,38 @@ def test_a_chat_with_the_story_message_gets_an_edit_and_a_reply_for_a_new_langua
 def test_a_chat_switched_to_each_gets_a_message_of_its_own_not_an_edit():
     plan = plan_delivery([Subscriber(1, 10, None, "each")], [StoryChat(1, "each")], True)
     assert plan == [Send(1, 10, None, starts_story_message=False)]
+
+
+def test_a_chat_that_left_the_storys_topics_gets_nothing_more():
+    plan = plan_delivery([], [StoryChat(1, "grow", following=False), StoryChat(2, "grow")],
+                         new_language=True)
+    assert plan == [Edit(2), Reply(2)]
+
+
+def test_a_condition_holds_a_story_back_until_its_spread_reaches_it():
+    subs = [Subscriber(1, 10, None, "grow", outlets=3), Subscriber(2, 10, None, "each",
+                                                                    languages=2)]
+    assert plan_delivery(subs, [], False, Spread(2, 1)) == []
+    assert plan_delivery(subs, [], False, Spread(2, 2)) == [Send(2, 10, None, False)]
+    assert plan_delivery(subs, [], False, Spread(3, 2)) == [
+        Send(1, 10, None, True), Send(2, 10, None, False)]
+    # once the chat has the story's message, it grows whatever the condition
+    assert plan_delivery(subs[:1], [StoryChat(1, "grow")], False, Spread(1, 1)) == [Edit(1)]
+
+
+def test_coverage_arguments_read_in_any_order_and_refuse_the_rest():
+    assert parse_coverage(["GROW"]) == CoverageSetting("grow", 1, 1)
+    assert parse_coverage(["each", "languages", "2", "outlets", "4"]) == \
+        CoverageSetting("each", 4, 2)
+    for words in ([], ["often"], ["grow", "outlets"], ["grow", "outlets", "2", "outlets", "3"],
+                  ["grow", "authors", "2"]):
+        with pytest.raises(BadCoverage) as refused:
+            parse_coverage(words)
+        assert refused.value.key == "coverage.usage"
+    for value in ("0", "4", "٣", "99999", "-1"):
+        with pytest.raises(BadCoverage) as refused:
+            parse_coverage(["grow", "languages", value])
+        assert refused.value.key == "coverage.bad_number"
 
 
 def test_counts_use_each_languages_plural():
@@ -163,9 +206,9 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_coverage_and_story_me
     entry = await add_entry(db, feed, "https://lemonde.fr/1", "Troupes")
     story = (await stories.record_entry(db, entry, "https://lemonde.fr/1", [("troupes", [])],
                                         1.0)).story_id
-    await chats.set_coverage(db, -5, "each")
+    await chats.set_coverage(db, -5, CoverageSetting("each", outlets=3, languages=2))
     await migrate_chat(db, -5, -1005)
-    assert await chats.chat_coverage(db, -1005) == "each"
+    assert await chats.coverage_setting(db, -1005) == CoverageSetting("each", 3, 2)
     moved = await stories.story_message(db, story, -1005)
     assert moved is not None and not moved.editable  # its coverage now goes as replies
     await db.close()

@@ -10,9 +10,9 @@ from telegram import Bot
 
 from bot.alerts.senders import TelegramSender
 from bot.config import FeedConfig, SurgesConfig
+from bot.feeds.refresh import remember_entries
 from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
-from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
 from tests.fakes.notices import SendingNotices, sending_notices
@@ -48,14 +48,15 @@ class Clock:
 
 async def poll(db, url: str, language: str, titles: list[str], now: float,
                baseline: bool = False) -> None:
-    """What the poller does with a fetched document: remember, then match what is new."""
+    """What the poller and the match stage do with a fetched document: remember, then
+    match what waits."""
     feed = await get_feed_by_url(db, url)
     published = datetime.fromtimestamp(now, UTC)
     entries = [Entry(key=f"{url}#{title}", link=f"{url}/{abs(hash(title))}", title=title,
                      summary="", published=published, language=language) for title in titles]
-    new = await remember_entries(db, feed, entries, now, baseline=baseline)
+    await remember_entries(db, feed, entries, now, baseline=baseline)
     stage = await MatchStage.load(db)
-    await stage.on_new_entries(feed, new, now=now)
+    await stage.match_pending(now=now)
 
 
 def service_for(bot, clock: Clock, window: float = 7200.0) -> tuple[SendingNotices, Bot]:
@@ -133,8 +134,8 @@ async def test_catching_up_after_downtime_is_no_surge(world):
                      published=datetime.fromtimestamp(NOON - 3600 * (n + 1), UTC),
                      language="en") for n in range(16)]
     async with telegram:
-        new = await remember_entries(world.db, feed, backlog, NOON, baseline=False)
-        await (await MatchStage.load(world.db)).on_new_entries(feed, new, now=NOON)
+        await remember_entries(world.db, feed, backlog, NOON, baseline=False)
+        await (await MatchStage.load(world.db)).match_pending(now=NOON)
         await service.tick()
     assert (await world.db.fetchone("SELECT COUNT(*) FROM matches"))[0] == 16
     assert surge_texts(world, ON) == []

@@ -83,7 +83,7 @@ async def test_alert_time_is_the_publication_time_in_the_chat_zone_or_when_seen(
         await add_subscriber(bot.db, 77, ["troops"], language="en")
         await chats.set_timezone(bot.db, 77, "America/New_York")
         dated = await _deliver_alert(bot, 77, published_at=1_764_000_000.0)
-        assert "Le Monde · 24 Nov 2025, 11:00 EST · fr → en" in dated.text
+        assert "Le Monde · Nov 24, 2025, 11:00 EST · fr → en" in dated.text
         assert "seen" not in dated.text
 
 

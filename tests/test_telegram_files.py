@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from bot.feeds.opml import OpmlError, OpmlOutline, read_opml, write_opml
+from bot.i18n import catalog, t
 from bot.model import LANGUAGES, Topic
-from bot.telegram.i18n import catalog, t
 from bot.topics.toml_file import write_topics_toml
 
 
@@ -74,11 +74,17 @@ def test_every_language_has_every_string_with_the_same_placeholders():
             assert _fields(text) == _fields(english[key]), (lang, key)
 
 
+# Words French writes as English does: a copy there is the translation.
+SAME_IN_FRENCH = {"search.entries.one", "search.entries.few", "search.entries.many"}
+
+
 def test_french_and_russian_are_translations_not_copies():
     for lang in ("fr", "ru"):
         same = [key for key, text in catalog(lang).items()
                 if text == catalog("en")[key]
-                and re.search(r"[a-z]{4}", re.sub(r"\{\w+\}", "", text))]
+                and not (lang == "fr" and key in SAME_IN_FRENCH)
+                # placeholders and command names are the same in every language
+                and re.search(r"[a-z]{4}", re.sub(r"\{\w+\}|/\w+", "", text))]
         assert same == [], lang
     assert re.search("[а-я]", t("ru", "start.greeting"))
 

@@ -53,6 +53,9 @@ async def test_an_unsupported_telegram_language_gets_the_default(tmp_path):
 ])
 async def test_help_in_each_language_fits_one_message(tmp_path, language, intro, example):
     async with running_bot(tmp_path) as bot:
+        # the example names a topic of the deployment
+        await topics.add_topic(bot.db, Topic("troops-ukraine", "Western troops in Ukraine",
+                                             {"en": "troops AND ukraine"}))
         await bot.ask(f"/language {language}", chat_id=ADMIN)
         [admin_help] = await bot.send("/help", chat_id=ADMIN)
         assert telegram_length(admin_help.text) <= 4096

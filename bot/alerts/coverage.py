@@ -13,8 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Protocol
 
-from bot.alerts.render import mute_buttons, strip_html, zone_or_utc
+from bot.alerts.render import mute_buttons
 from bot.alerts.senders import OnStart, Sender
+from bot.i18n import t
+from bot.locale_format import zone_or_utc
+from bot.message_text import strip_html
 from bot.store import stories
 from bot.store.db import Database
 from bot.store.outbox import OutboxItem
@@ -27,7 +30,6 @@ from bot.stories.render import (
     new_lines,
     story_count_block,
 )
-from bot.telegram.i18n import t
 
 STORY_CALLBACK = "story:{id}"
 

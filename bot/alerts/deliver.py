@@ -37,12 +37,12 @@ from bot.alerts.senders import (
     ThreadGone,
 )
 from bot.backoff import backoff_delay
+from bot.i18n import t
 from bot.store import outbox
 from bot.store.chats import deactivate_chat, migrate_chat, shown_timezone
 from bot.store.db import Database
 from bot.store.outbox import TEXT_KINDS, OutboxItem
 from bot.store.stories import stop_editing
-from bot.telegram.i18n import t
 from bot.translation.stage import Translate, TranslateStage
 
 __all__ = ["Deliverer", "DeliveryPolicy", "Sender", "TelegramSender", "ConsoleSender", "ChatGone",

@@ -10,9 +10,9 @@ import html
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from bot.alerts.render import shorten
+from bot.i18n import t
 from bot.locale_format import format_elapsed, format_moment
-from bot.telegram.i18n import t
+from bot.message_text import shorten
 
 # UTF-16 units of each of the feed's texts in a report: together far within Telegram's
 # 4,096, however long a feed's name or a server's reason phrase.

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.alerts.render import zone_or_utc
+from bot.locale_format import zone_or_utc
 
 _WINDOW = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*[-–—]\s*([01]?\d|2[0-3]):([0-5]\d)$")
 

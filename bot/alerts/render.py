@@ -12,24 +12,23 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
-from bot.locale_format import format_moment
-from bot.locale_format import zone_or_utc as zone_or_utc  # where renderers have found it
-from bot.markup import html_to_text
-from bot.telegram.i18n import t
+from bot.i18n import t
+from bot.message_text import (
+    MAX_LENGTH,
+    SUMMARY_LENGTH,
+    clean,
+    shorten,
+    strip_html,
+    telegram_length,
+)
 
-MAX_LENGTH = 4096  # Telegram's limit, counted after entity parsing
-SUMMARY_LENGTH = 600  # "a short summary": enough to judge the story, short enough to scan
 LINK_TEXT_LENGTH = 200  # a link shown as text (not http): its length counts
 BUTTON_TEXT_LENGTH = 64  # a button label; clients show about this much on a phone
 MAX_MUTE_BUTTONS = 4
-ELLIPSIS = "…"
 ARROW = "→"
 SEPARATOR = " · "
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -49,40 +48,6 @@ class AlertView:
     translated: bool = False
     translation_failed: bool = False
     coverage: tuple[str, ...] = ()  # lines about the story's other coverage, shown last
-
-
-def telegram_length(text: str) -> int:
-    """Length as Telegram counts a parsed message: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def clean(text: str) -> str:
-    """Feed text on one line: control characters dropped, runs of whitespace one space."""
-    return _SPACES.sub(" ", _CONTROL.sub("", text or "")).strip()
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` UTF-16 units, cut at a word boundary when one is near, with an ellipsis."""
-    if telegram_length(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    budget = limit - 1  # room for the ellipsis
-    cut = text[:budget]
-    while telegram_length(cut) > budget:  # astral characters count twice
-        cut = cut[:-1]
-    space = cut.rfind(" ")
-    if space >= budget * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + ELLIPSIS
-
-
-def format_time(moment: datetime, zone: str | None, language: str, *, seen: bool = False) -> str:
-    """`Nov 29, 2026, 14:32 CET` in the chat's zone and language (bot/locale_format.py);
-    `seen …` when the feed gave no publication time and `moment` is when the entry was
-    first seen."""
-    text = format_moment(moment, zone_or_utc(zone), language)
-    return t(language, "alert.seen", time=text) if seen else text
 
 
 def _e(text: str) -> str:
@@ -215,11 +180,6 @@ def mute_buttons(topics: Sequence[tuple[int, str]], language: str
     return tuple(
         (shorten(t(language, "alert.mute", title=title), BUTTON_TEXT_LENGTH), f"mute:{topic_id}")
         for topic_id, title in topics[:MAX_MUTE_BUTTONS])
-
-
-def strip_html(markup: str) -> str:
-    """Rendered HTML back to the text a reader sees."""
-    return html_to_text(markup, fold=False)
 
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.alerts.render import format_time, render_alert, view_from
+from bot.alerts.render import render_alert, view_from
 from bot.matching.found import found_words
+from bot.shown_time import format_time
 from bot.store.chats import shown_timezone
 from bot.store.outbox import OutboxItem
 from bot.translation.stage import TranslateStage

@@ -12,9 +12,9 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.alerts.render import clean, shorten, telegram_length
+from bot.i18n import plural, t
 from bot.locale_format import format_duration, format_number
-from bot.telegram.i18n import plural, t
+from bot.message_text import clean, shorten, telegram_length
 
 MESSAGE_LIMIT = 4096
 TITLE_LENGTH = 300

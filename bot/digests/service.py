@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.alerts.render import format_time, zone_or_utc
 from bot.config import SurgesConfig
 from bot.digests.render import (
     STORIES_SHOWN,
@@ -31,6 +30,8 @@ from bot.digests.render import (
 )
 from bot.digests.schedule import BadDigestMode, last_end, parse_mode
 from bot.digests.surges import HISTORY, TopicCounts, detect_surge
+from bot.locale_format import zone_or_utc
+from bot.shown_time import format_time
 from bot.store import digests as store
 from bot.store.chats import chat_timezone
 

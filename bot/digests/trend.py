@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from bot.alerts.render import shorten
 from bot.digests.chart import TrendChart
+from bot.i18n import plural, t
 from bot.locale_format import format_clock, format_day, format_number
+from bot.message_text import shorten
 from bot.model import LANGUAGES
-from bot.telegram.i18n import plural, t
 
 PERIODS = {"24h": 24, "7d": 7, "30d": 30}  # 24h counts hours, the others days
 DEFAULT_PERIOD = "7d"

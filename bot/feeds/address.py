@@ -36,6 +36,8 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise AddressRefused(f"cannot resolve {host}: {exc.strerror or exc}") from None
+    except UnicodeError:  # the IDNA codec refuses an empty label or one past 63 characters
+        raise AddressRefused(f"cannot resolve {host[:100]}: not a valid host name") from None
     found: list[IPAddress] = []
     for *_, sockaddr in infos:
         address = ipaddress.ip_address(sockaddr[0].split("%")[0])

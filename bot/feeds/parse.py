@@ -12,7 +12,7 @@ import feedparser
 
 from bot.feeds import FeedError, one_line
 from bot.feeds.charset import normalise_charset
-from bot.feeds.links import canonical_link, published_link
+from bot.links import canonical_link, published_link
 from bot.markup import html_to_text
 from bot.model import Entry
 

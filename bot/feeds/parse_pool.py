@@ -228,6 +228,7 @@ class ParsePool:
         self._workers = [_Worker(n, context, memory_bound_mb) for n in range(workers)]
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parse-driver")
         self._idle: asyncio.Queue[_Worker] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     @property
@@ -239,8 +240,11 @@ class ParsePool:
         return [w.process.pid for w in self._workers if w.process is not None]
 
     def _queue(self) -> asyncio.Queue[_Worker]:
-        if self._idle is None:
-            self._idle = asyncio.Queue()
+        """The idle workers, as a queue of the running loop (a pool may outlive a loop:
+        a benchmark warms it up in one, then polls in another)."""
+        loop = asyncio.get_running_loop()
+        if self._idle is None or self._loop is not loop:
+            self._idle, self._loop = asyncio.Queue(), loop
             for worker in self._workers:
                 self._idle.put_nowait(worker)
         return self._idle

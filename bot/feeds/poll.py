@@ -1,8 +1,12 @@
 """The poll loop: each feed on its own schedule through fetch -> parse -> remember.
 
-One shared httpx client, `polling.concurrency` feeds at once, feedparser off the
-event loop in a bounded pool, and a feed that fails (or hangs until its timeout)
-never holds up the others.
+One shared httpx client, `polling.concurrency` feeds at once, feedparser in
+supervised worker processes (`parse_pool.py`). Each refresh returns a value (a
+FeedUpdate, `refresh.py`) that the store applies in one transaction; entries it
+flags as pending are matched later by the match stage, which this loop only wakes.
+A feed that fails or hangs never holds up the others: every poll has a deadline,
+and feeds that are failing (or not yet proven) share fewer slots than the whole,
+so healthy feeds always find one free and keep their interval.
 """
 
 from __future__ import annotations
@@ -10,14 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
 import random
-import signal
-import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,25 +24,28 @@ import httpx
 
 from bot.config import HealthConfig, PollingConfig, StorageConfig
 from bot.feeds import FeedError
+from bot.feeds.adaptive import PollingPolicy, feed_interval
 from bot.feeds.address import AddressGuard
 from bot.feeds.fetch import FetchError, fetch_feed, make_client
 from bot.feeds.parse import parse_entries
-from bot.feeds.schedule import next_poll_after_failure, next_poll_after_success
-from bot.model import Entry, Feed, StoredEntry
+from bot.feeds.parse_pool import PARSE_DEADLINE, ParsePool
+from bot.feeds.refresh import Parse, refresh_feed, remember_entries
+from bot.feeds.schedule import next_poll_after_failure
+from bot.model import Entry, Feed
 from bot.store import feeds as feed_store
+from bot.store import websub as websub_store
 from bot.store.db import Database
-from bot.store.entries import prune_entries, remember_entries
+from bot.store.entries import apply_feed_update, prune_entries
 from bot.store.feeds import DueFeed, HealthReport
 
 log = logging.getLogger(__name__)
 
-OnNewEntries = Callable[[Feed, list[StoredEntry]], Awaitable[None]]
 OnFeedHealth = Callable[[Feed, HealthReport], Awaitable[None]]
 
 PRUNE_EVERY = 3600.0
-PARSES_PER_WORKER = 100
 MAX_IDLE = 5.0  # how long the loop sleeps at most, so feeds added in chat start soon
 STOP_GRACE = 2.0  # seconds polls in flight may take to finish once the service stops
+STORE_SLACK = 30.0  # a poll's deadline beyond fetch and parse: reading the stored keys
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class FeedOutcome:
     feed: Feed
     status: str  # "fetched" (200, parsed) | "not_modified" (304) | "failed"
     parsed: int = 0  # entries in the document
-    new: int = 0  # entries handed to on_new_entries
+    new: int = 0  # entries stored to wait for matching
     error: str | None = None
 
 
@@ -88,73 +90,14 @@ class PollReport:
         return next(o for o in self.outcomes if o.feed.url == url)
 
 
-def make_parse_pool(workers: int = 2) -> Executor:
-    """Where feedparser runs: a process, since parsing is CPU-bound and would hold the GIL.
-
-    Spawned, not forked: the service has threads (SQLite, httpx) a fork would copy mid-use.
-    Two workers meet the poll-cycle targets on 2 cores (docs/BENCHMARKS.md);
-    one uses ~75 MB less memory but parses ~1.4x slower than feedparser alone.
-    A worker is replaced after PARSES_PER_WORKER feeds: parsing leaves memory behind
-    (a worker that parsed the whole corpus holds ~87 MB, against 57 MB for the
-    largest feed alone), and a fresh process costs a fraction of a second.
-    """
-    return _ParsePool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                      initializer=_init_worker, initargs=(os.getpid(),),
-                      max_tasks_per_child=PARSES_PER_WORKER)
+def make_parse_pool(workers: int = 2) -> ParsePool:
+    """Two workers meet the poll-cycle targets on 2 cores (docs/BENCHMARKS.md)."""
+    return ParsePool(workers)
 
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-class _ParsePool(ProcessPoolExecutor):
-    """Workers are born with SIGINT and SIGTERM blocked, until `_init_worker` ignores them.
-
-    A worker takes a moment to start (seconds on a busy machine); a Ctrl-C in that
-    moment would otherwise interrupt its imports with a traceback and break the
-    pool. A new process inherits the signal mask of the thread that starts it:
-    workers start in `submit`, or in the pool's manager thread, which `submit`
-    starts and which keeps the mask it was started with.
-    """
-
-    def submit(self, fn, /, *args, **kwargs):
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        try:
-            return super().submit(fn, *args, **kwargs)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-
-def _init_worker(parent_pid: int) -> None:
-    """In a parse worker: signals are the service's to handle, and leave when it dies.
-
-    Ctrl-C reaches the terminal's whole process group: a worker that took SIGINT
-    (or a SIGTERM sent to the group) would print a traceback and break the pool
-    under the service's graceful stop, which ends the workers itself.
-    A worker blocks reading its task queue, whose write end it holds itself, so
-    it never sees end-of-file: without the watch, a killed service leaves it behind.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # any pending one is dropped
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def stop_parse_pool(executor: Executor) -> None:
-    """Shut the pool without waiting: queued parses are dropped and a worker still
-    parsing is killed (it only computes), so a stop never waits on a large feed."""
-    # ProcessPoolExecutor offers no way to end a busy worker before Python 3.14's
-    # terminate_workers(); its process table (emptied by shutdown) is the only handle.
-    workers = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in workers:
-        with contextlib.suppress(Exception):
-            process.kill()
+def stop_parse_pool(pool: ParsePool) -> None:
+    """Stop the workers at once: a parse in progress is abandoned (it only computes)."""
+    pool.close()
 
 
 class FeedPoller:
@@ -162,32 +105,50 @@ class FeedPoller:
 
     def __init__(self, db: Database, polling: PollingConfig,
                  storage: StorageConfig | None = None, *,
-                 on_new_entries: OnNewEntries | None = None,
+                 pending: asyncio.Event | None = None,
                  on_feed_health: OnFeedHealth | None = None,
                  health: HealthConfig | None = None,
                  client: httpx.AsyncClient | None = None,
-                 executor: Executor | None = None,
+                 pool: ParsePool | None = None,
+                 parse: Parse = parse_entries,
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time,
                  guard: AddressGuard | None = None,
-                 admins: Sequence[int] = ()) -> None:
-        """`guard` decides which addresses the poller's own client may reach (a given
-        `client` carries its own); `admins` are told when a feed brings more new
-        entries than `polling.max_new_entries`."""
+                 websub: bool = False) -> None:
+        """`pending` is set whenever a poll stored entries that wait for matching (the
+        match stage's wake-up; the entries themselves are in the store). `guard`
+        decides which addresses the poller's own client may reach (a given `client`
+        carries its own). `parse` runs in the pool's workers (module-level function)."""
         self.db = db
         self.polling = polling
+        self.websub = websub  # note hubs feeds advertise; pushed feeds are polled as a backstop
+        low, high = polling.bounds
+        self.policy = PollingPolicy(default=polling.interval, minimum=low, maximum=high,
+                                    adaptive=polling.adaptive)
         self.storage = storage or StorageConfig()
-        self.on_new_entries = on_new_entries
+        self.pending = pending
         self.on_feed_health = on_feed_health
-        self.admins = tuple(admins)
+        self.parse = parse
         self.health = health or HealthConfig()
         self.rng = rng or random.Random()
         self.clock = clock
         self._own_client = client is None
         self.client = client or make_client(polling, guard)
-        self._own_executor = executor is None
-        self.executor = executor or make_parse_pool()
-        self._slots = asyncio.Semaphore(polling.concurrency)
+        self._own_pool = pool is None
+        self.pool = pool or make_parse_pool()
+        concurrency = polling.concurrency
+        # Slots only proven feeds may use: failing, hanging or brand-new feeds never
+        # hold every slot, so a healthy feed due meanwhile is fetched on time.
+        reserved = max(1, concurrency // 4) if concurrency > 1 else 0
+        self._slots = asyncio.Semaphore(concurrency)
+        self._doubtful_slots = asyncio.Semaphore(concurrency - reserved)
+
+    @property
+    def feed_deadline(self) -> float:
+        """The longest one poll may take, whatever hangs: the fetch's timeout, waiting
+        for a parse worker and the parse's own deadline, and reading the stored keys."""
+        return (self.polling.timeout + self.pool.wait_limit + self.pool.deadline
+                + STORE_SLACK)
 
     async def __aenter__(self) -> FeedPoller:
         return self
@@ -198,8 +159,8 @@ class FeedPoller:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
-        if self._own_executor:
-            stop_parse_pool(self.executor)
+        if self._own_pool:
+            stop_parse_pool(self.pool)
 
     async def poll_once(self, now: float | None = None) -> PollReport:
         """Poll every feed due at `now` once, concurrently; then tell health changes."""
@@ -209,46 +170,75 @@ class FeedPoller:
         await self.report_health(now)
         return PollReport(tuple(outcomes))
 
-    async def poll_feed(self, due: DueFeed, now: float) -> FeedOutcome:
-        """One feed through fetch -> parse -> remember; every failure ends as its health."""
-        feed = due.feed
-        interval = feed.interval or self.polling.interval
-        new: list[StoredEntry] = []
-        try:
+    @contextlib.asynccontextmanager
+    async def _slot(self, due: DueFeed) -> AsyncIterator[None]:
+        if due.baseline_done and due.consecutive_failures == 0:
             async with self._slots:
-                result = await fetch_feed(self.client, feed.url, self.polling, etag=due.etag,
-                                          last_modified=due.last_modified)
-                if result.not_modified:
-                    outcome = FeedOutcome(feed, "not_modified")
-                    etag, last_modified = due.etag, due.last_modified
-                else:
-                    entries = await asyncio.get_running_loop().run_in_executor(
-                        self.executor, parse_entries, result.body, result.content_type,
-                        feed.language, datetime.fromtimestamp(now, UTC), result.url)
-                    new = await remember_entries(self.db, feed, entries, now,
-                                                 baseline=not due.baseline_done,
-                                                 retention=self.storage.retention,
-                                                 max_new=self.polling.max_new_entries,
-                                                 admins=self.admins)
-                    outcome = FeedOutcome(feed, "fetched", parsed=len(entries), new=len(new))
-                    etag, last_modified = result.etag, result.last_modified
-                await feed_store.record_success(
-                    self.db, feed.id, now, next_poll_after_success(now, interval, self.rng),
-                    etag=etag, last_modified=last_modified,
-                    baseline_done=due.baseline_done or outcome.status == "fetched")
+                yield
+        else:
+            async with self._doubtful_slots, self._slots:
+                yield
+
+    async def poll_feed(self, due: DueFeed, now: float) -> FeedOutcome:
+        """One feed: its refresh (a value) applied in one transaction; every failure ends
+        as the feed's health, and entries waiting for matching wake the match stage."""
+        feed = due.feed
+        interval = await self.interval_of(feed, now)
+        try:
+            async with self._slot(due):
+                async with asyncio.timeout(self.feed_deadline):
+                    update, parsed = await refresh_feed(
+                        self.db, self.client, self.pool, due, self.polling, now,
+                        interval=interval, retention=self.storage.retention, rng=self.rng,
+                        parse=self.parse, websub=self.websub)
+            await apply_feed_update(self.db, update)
         except FeedError as exc:
             return await self._failed(due, now, interval, str(exc),
                                       getattr(exc, "retry_after", None))
+        except TimeoutError:
+            return await self._failed(due, now, interval,
+                                      f"poll took over {self.feed_deadline:g}s")
         except Exception as exc:  # a bug or a surprise in one feed must not stop the loop
             log.exception("polling %s failed unexpectedly", feed.url)
             return await self._failed(due, now, interval,
                                       f"unexpected error: {type(exc).__name__}: {exc}"[:300])
-        if new and self.on_new_entries is not None:
-            try:
-                await self.on_new_entries(feed, new)
-            except Exception:
-                log.exception("handling %d new entries of %s failed", len(new), feed.url)
-        return outcome
+        if update.pending and self.pending is not None:
+            self.pending.set()
+        if parsed is None:
+            return FeedOutcome(feed, "not_modified")
+        return FeedOutcome(feed, "fetched", parsed=parsed, new=len(update.pending))
+
+    async def take_pushed(self, feed_id: int, body: bytes, content_type: str | None) -> int:
+        """A body the feed's WebSub hub pushed, taken as a poll's body: the same parse
+        (in the pool, under its deadline) and the same dedup, the feed's poll state left
+        as it is. Before the feed's first poll it is recorded as seen, as that poll would.
+        The number of entries now waiting for matching."""
+        found = await feed_store.feed_for_push(self.db, feed_id)
+        if found is None:
+            return 0
+        feed, baseline_done = found
+        now = self.clock()
+        entries = await self.pool.run(self.parse, body, content_type, feed.language,
+                                      datetime.fromtimestamp(now, UTC), feed.url)
+        pending = await remember_entries(self.db, feed, entries, now,
+                                         baseline=not baseline_done,
+                                         retention=self.storage.retention)
+        if pending and self.pending is not None:
+            self.pending.set()
+        return len(pending)
+
+    async def interval_of(self, feed: Feed, now: float) -> float:
+        """Seconds until the feed's next poll: its own configured interval; for a feed
+        whose hub pushes, the backstop (polling.max_interval); else how often it
+        publishes (adaptive), from its last entries."""
+        if feed.interval:
+            return feed.interval
+        if self.websub and await websub_store.is_pushed(self.db, feed.id):
+            return self.policy.maximum
+        if not self.polling.adaptive:
+            return self.polling.interval
+        times = await feed_store.recent_publication_times(self.db, feed.id)
+        return feed_interval(self.policy, None, times, now)
 
     async def _failed(self, due: DueFeed, now: float, interval: float,
                       error: str, retry_after: float | None = None) -> FeedOutcome:
@@ -333,8 +323,12 @@ async def fetch_and_parse(client: httpx.AsyncClient, url: str, language: str,
     result = await fetch_feed(client, url, config)
     now = now or datetime.now(UTC)
     try:
-        return await asyncio.get_running_loop().run_in_executor(
-            None, parse_entries, result.body, result.content_type, language, now, result.url)
+        # One document, one thread: preview is a command, not the service's pool.
+        return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+            None, parse_entries, result.body, result.content_type, language, now, result.url),
+            PARSE_DEADLINE)
     except FeedError as exc:
         # To a caller that only reads feeds, a body that is not a feed is a failed fetch.
         raise FetchError(str(exc)) from None
+    except TimeoutError:
+        raise FetchError(f"parse took over {PARSE_DEADLINE:g}s") from None

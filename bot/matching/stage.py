@@ -1,9 +1,17 @@
-"""The match stage: new entries -> topic matches, handed to the cluster stage.
+"""The match stage: entries waiting in the store -> topic matches, placed in stories.
+
+It pulls its work. The poller stores new entries flagged `pending_match` and only
+wakes this stage; the stage takes them from the store in batches, matches each
+batch off the event loop (one thread, under a deadline), has the cluster stage
+place every matched entry (matches, story and outbox rows in one transaction),
+and settles the rest. The flag is the one record of what waits: an entry whose
+matching or recording fails stays pending and is taken again later, with backoff.
+A backlog of any size (a restart after downtime) is worked through batch by
+batch, so replies, polling and a stop never wait for it.
 
 It owns the live TopicIndex. Admin edits swap in a new index built by
 copy-on-write (`with_topic` / `without_topic`), so a batch being matched keeps a
 consistent view and an edit costs milliseconds however many topics there are.
-An entry whose matching fails is kept and matched again while the service runs.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.backoff import backoff_delay
 from bot.matching.index import (
@@ -30,6 +39,12 @@ from bot.stories.stage import ClusterStage
 
 log = logging.getLogger(__name__)
 
+BATCH = 200  # entries taken from the store at a time
+MATCH_DEADLINE = 60.0  # one batch's matching (200 entries x 10,000 topics: ~1 s)
+IDLE = 60.0  # a look at the store at least this often, woken or not
+
+Found = list[tuple[str, tuple[str, ...]]]  # (topic, the terms that matched)
+
 
 def _queries(topics: list[Topic]) -> list[TopicQuery]:
     return [TopicQuery(t.name, language, query)
@@ -45,25 +60,49 @@ def compile_stored_topics(topics: list[Topic]) -> TopicIndex:
     return compile_topics(q for q in queries if q.topic not in refused)
 
 
+def match_batch(index: TopicIndex, entries: list[StoredEntry]) -> list[Found | Exception]:
+    """Each entry's matches, or the exception matching it raised (pure; run in a thread)."""
+    results: list[Found | Exception] = []
+    for stored in entries:
+        entry = stored.entry
+        try:
+            found = index.match(entry.title, entry.summary, entry.language)
+            results.append([(m.topic, tuple(m.terms)) for m in found])
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
 class MatchStage:
     def __init__(self, db: Database, index: TopicIndex = EMPTY_INDEX,
-                 on_recorded: Callable[[], None] = lambda: None,
-                 cluster: ClusterStage | None = None, window: float = 48 * 3600.0) -> None:
+                 cluster: ClusterStage | None = None, window: float = 48 * 3600.0, *,
+                 pending: asyncio.Event | None = None,
+                 queued: Callable[[], None] = lambda: None) -> None:
+        """`pending` is set (by the poller) when entries may wait in the store; `queued`
+        is told, without data, that outbox rows were written (it wakes the send stage)."""
         self.db = db
         self.index = index
-        self.on_recorded = on_recorded  # the queue has new rows: wakes the send stage
         self.cluster = cluster or ClusterStage(db, window)
-        self.retry_base = 1.0  # seconds before an entry that failed is matched again, doubling
+        self.pending = pending or asyncio.Event()
+        self.queued = queued
+        self.retry_base = 1.0  # seconds before entries that failed are taken again, doubling
         self.retry_max = 3600.0
-        # entry id -> (feed, entry, failures, monotonic time of the next try)
-        self._failed: dict[int, tuple[Feed, StoredEntry, int, float]] = {}
-        self._wake = asyncio.Event()
+        self._matcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")
+        self._lock = asyncio.Lock()  # one pass at a time
+        self._cursor = 0  # entries up to this id have been taken once in this run
+        self._failing = 0  # retry passes in a row that still left entries failed
+        self._retry_at: float | None = None  # monotonic time to take failed entries again
 
     @classmethod
-    async def load(cls, db: Database, on_recorded: Callable[[], None] = lambda: None,
-                   cluster: ClusterStage | None = None) -> MatchStage:
-        return cls(db, compile_stored_topics(await list_topics(db)), on_recorded,
-                   cluster or await ClusterStage.load(db, 48 * 3600.0))
+    async def load(cls, db: Database, cluster: ClusterStage | None = None, *,
+                   pending: asyncio.Event | None = None,
+                   queued: Callable[[], None] = lambda: None) -> MatchStage:
+        return cls(db, compile_stored_topics(await list_topics(db)),
+                   cluster or await ClusterStage.load(db, 48 * 3600.0),
+                   pending=pending, queued=queued)
+
+    def close(self) -> None:
+        self._matcher.shutdown(wait=False, cancel_futures=True)
 
     async def topics_changed(self) -> None:
         """Bring the index in line with the stored topics, recompiling only what differs."""
@@ -79,33 +118,60 @@ class MatchStage:
                     log.error("topic %s not updated: %s", name, error)
         self.index = index
 
-    async def on_new_entries(self, feed: Feed, entries: list[StoredEntry],
-                             now: float | None = None) -> int:
-        """Match each new entry and store its matches with their outbox rows; rows queued.
+    async def match_pending(self, now: float | None = None,
+                            stop: asyncio.Event | None = None) -> int:
+        """Take the entries waiting in the store, batch by batch, until none is left or
+        `stop` is set; return the outbox rows queued. Entries that failed before are
+        taken again once their backoff has passed; new ones at once."""
+        async with self._lock:
+            retry = self._retry_at is not None and time.monotonic() >= self._retry_at
+            after = 0 if retry else self._cursor
+            queued = failed = 0
+            error: BaseException | None = None
+            while not (stop is not None and stop.is_set()):
+                batch = await pending_entries(self.db, limit=BATCH, after=after)
+                if not batch:
+                    break
+                batch_queued, batch_failed, batch_error = await self._match(batch, now, stop)
+                queued += batch_queued
+                failed += batch_failed
+                error = error or batch_error
+                after = batch[-1][1].id
+                self._cursor = max(self._cursor, after)
+            self._settle(failed, error, retry)
+        if queued:
+            self.queued()
+        return queued
 
-        An entry whose matching or recording fails is kept and tried again while
-        the service runs (`run`), with backoff; the others go on.
-        """
-        index = self.index
-        queued = 0
+    async def _match(self, batch: list[tuple[Feed, StoredEntry]], now: float | None,
+                     stop: asyncio.Event | None) -> tuple[int, int, BaseException | None]:
+        """One batch: (rows queued, entries failed, the first error)."""
+        entries = [stored for _, stored in batch]
+        try:
+            results = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                self._matcher, match_batch, self.index, entries), MATCH_DEADLINE)
+        except Exception as exc:  # TimeoutError too: the batch stays pending
+            return 0, len(entries), exc
+        failed = 0
+        error: BaseException | None = None
         unmatched = []
-        matched = []
-        for stored in entries:
-            entry = stored.entry
-            try:
-                found = index.match(entry.title, entry.summary, entry.language)
-            except Exception as exc:
-                self._failed_entry(feed, stored, exc)
-                continue
-            if found:
-                matched.append((stored, [(m.topic, tuple(m.terms)) for m in found]))
+        matched: list[tuple[StoredEntry, Found]] = []
+        for stored, found in zip(entries, results):
+            if isinstance(found, Exception):
+                failed, error = failed + 1, error or found
+            elif found:
+                matched.append((stored, found))
             else:
                 unmatched.append(stored)
-        # The poll's pivot translations at once (each one call, shared through the cache),
+        # The batch's pivot translations at once (each one call, shared through the cache),
         # then each entry placed in turn: a later entry may join a story an earlier started.
         signatures = await asyncio.gather(*(self.cluster.signature(stored.entry)
                                             for stored, _ in matched), return_exceptions=True)
+        queued = 0
         for (stored, found), signature in zip(matched, signatures):
+            if stop is not None and stop.is_set():
+                failed += 1  # not placed: still pending for the next start
+                continue
             try:
                 if isinstance(signature, BaseException):
                     raise signature
@@ -113,59 +179,45 @@ class MatchStage:
                                                     time.time() if now is None else now,
                                                     signature)
             except Exception as exc:
-                self._failed_entry(feed, stored, exc)
+                failed, error = failed + 1, error or exc
                 continue
-            self._settled(stored)
             queued += recorded.queued
         try:
             await mark_matched(self.db, [stored.id for stored in unmatched])
         except Exception as exc:
-            for stored in unmatched:
-                self._failed_entry(feed, stored, exc)
-        else:
-            for stored in unmatched:
-                self._settled(stored)
-        if queued:
-            self.on_recorded()
-        return queued
+            failed, error = failed + len(unmatched), error or exc
+        return queued, failed, error
 
-    def _failed_entry(self, feed: Feed, stored: StoredEntry, exc: Exception) -> None:
-        """Keep the entry to match again later; said once per entry, however often it fails."""
-        failures = self._failed[stored.id][2] if stored.id in self._failed else 0
-        if failures == 0:
-            log.error("matching entry %s of %s failed (%r); trying again while running",
-                      stored.id, feed.url, exc, exc_info=exc)
-        delay = backoff_delay(failures, self.retry_base, self.retry_max)
-        self._failed[stored.id] = (feed, stored, failures + 1, time.monotonic() + delay)
-        self._wake.set()
-
-    def _settled(self, stored: StoredEntry) -> None:
-        if self._failed.pop(stored.id, None) is not None:
-            log.info("entry %s matched and recorded after all", stored.id)
+    def _settle(self, failed: int, error: BaseException | None, retried: bool) -> None:
+        """Backoff for entries left pending by failures; said once per streak of failures."""
+        if failed and error is not None:
+            if self._retry_at is None:
+                log.error("matching %d entries failed (%r); they stay pending and are taken "
+                          "again while running", failed, error, exc_info=error)
+            if retried or self._retry_at is None:
+                delay = backoff_delay(self._failing, self.retry_base, self.retry_max)
+                self._failing += 1
+                self._retry_at = time.monotonic() + delay
+        elif retried:
+            log.info("entries whose matching failed are matched and recorded after all")
+            self._failing, self._retry_at = 0, None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Match again, each at its time, the entries whose matching failed in this run."""
+        """Match what waits in the store whenever woken (and at start: entries a crash
+        left pending), until `stop` is set."""
         while not stop.is_set():
-            self._wake.clear()
-            now = time.monotonic()
-            for feed, stored, _, due_at in list(self._failed.values()):
-                if due_at <= now and not stop.is_set():
-                    await self.on_new_entries(feed, [stored])
-            next_at = min((due for *_, due in self._failed.values()), default=now + 3600.0)
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            self.pending.clear()
             try:
-                await asyncio.wait(waits, timeout=max(0.01, next_at - time.monotonic()),
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await self.match_pending(stop=stop)
+            except Exception as exc:  # the store unreadable for now: try again later
+                log.error("taking pending entries failed (%r); retrying", exc)
+                self._retry_at = time.monotonic() + self.retry_base
+            timeout = IDLE
+            if self._retry_at is not None:
+                timeout = min(timeout, max(0.01, self._retry_at - time.monotonic()))
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.pending.wait())]
+            try:
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for wait in waits:
                     wait.cancel()
-
-    async def recover(self) -> int:
-        """Match entries stored as new whose matching a crash or an error interrupted."""
-        queued = 0
-        after = 0  # once each: one that fails again waits for `run`, not for this loop
-        while batch := await pending_entries(self.db, after=after):
-            for feed, stored in batch:
-                queued += await self.on_new_entries(feed, [stored])
-            after = batch[-1][1].id
-        return queued

@@ -1,4 +1,4 @@
-"""The entries aggregate: remember what each feed published, say what is new, prune the old."""
+"""The entries aggregate: apply what a poll decided, hand out what waits for matching, prune."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from bot.matching.backtest import StoredText
-from bot.matching.search import SearchableEntry
-from bot.model import Entry, Feed, StoredEntry
+from bot.model import Entry, Feed, FeedUpdate, SearchableEntry, StoredEntry, StoredText
 from bot.store.db import Database
-from bot.store.feeds import count_entries_seen
-from bot.store.outbox_texts import queue_text
+from bot.store.feeds import count_entries_seen, write_success
+from bot.store.websub import note_hub
 
 _CHUNK = 500  # keeps `IN (...)` well under SQLite's variable limit
 
@@ -21,96 +19,67 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start:start + _CHUNK]
 
 
-async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], now: float,
-                           baseline: bool, retention: float = 30 * 86400.0, *,
-                           max_new: int | None = None, admins: Sequence[int] = ()
-                           ) -> list[StoredEntry]:
-    """Store a poll's entries in one transaction; return those that should go on to matching.
+async def known_entries(db: Database, feed_id: int,
+                        entries: Sequence[Entry]) -> tuple[set[str], set[str]]:
+    """(stored keys, their alert keys) of this feed's entries that are `entries`: the same
+    key, or the same entry under another key (its link, or a linkless item's text, with
+    a guid that changes at every poll)."""
+    known: set[str] = set()
+    seen_as: set[str] = set()
+    for column, values in (("key", [e.key for e in entries]),
+                           ("alert_key", [e.alert_key for e in entries])):
+        for part in _chunks(values):
+            rows = await db.fetchall(
+                f"SELECT key, alert_key FROM entries WHERE feed_id = ? AND {column} IN "
+                f"({','.join('?' * len(part))})", (feed_id, *part))
+            for key, alert_key in rows:
+                known.add(key)
+                seen_as.add(alert_key)
+    return known, seen_as
 
-    New means: first time this feed shows this key (a link another feed stored is new
-    for this one too), published within `retention`, and not the feed's baseline poll
-    (whose entries are only recorded as seen). Known entries get
-    `last_seen_at = now` so pruning keeps what feeds still show.
 
-    At most `max_new` go on (the newest): the rest are recorded as seen, and `admins`
-    are told in the same transaction, once a day per feed.
-    """
-    batch: dict[str, Entry] = {}
-    for entry in entries:
-        batch.setdefault(entry.key, entry)
-    if not batch:
-        return []
-    keys = list(batch)
-    oldest = now - retention
-
+async def apply_feed_update(db: Database, update: FeedUpdate) -> None:
+    """Write what one poll decided, in one transaction: its new entries (those waiting
+    for matching flagged `pending_match`), `last_seen_at` of the entries still listed
+    (so pruning keeps what feeds still show), and the feed's poll state."""
+    feed_id, now = update.feed.id, update.now
     async with db.transaction() as conn:
-        # Known: this feed showed the key, or the same entry under another key (its
-        # link, or a linkless item's text, with a guid that changes at every poll).
-        known: set[str] = set()
-        seen_as: set[str] = set()
-        for column, values in (("key", keys), ("alert_key", [e.alert_key for e in batch.values()])):
-            for part in _chunks(values):
-                cursor = await conn.execute(
-                    f"SELECT key, alert_key FROM entries WHERE feed_id = ? AND {column} IN "
-                    f"({','.join('?' * len(part))})", (feed.id, *part))
-                for key, alert_key in await cursor.fetchall():
-                    known.add(key)
-                    seen_as.add(alert_key)
-        fresh = [batch[k] for k in keys if k not in known and batch[k].alert_key not in seen_as]
-
-        if known:
+        if update.seen:
             await conn.executemany(
                 "UPDATE entries SET last_seen_at = ? WHERE feed_id = ? AND key = ?",
-                [(now, feed.id, k) for k in known])
-        if not fresh:
-            return []
-        # A link another feed already stored is new here all the same: this feed's
-        # language query decides whether it matches, and the outbox keeps one message
-        # per link and chat.
-        wanted: list[Entry] = []
-        if not baseline:
-            links: set[str] = set()
-            for entry in fresh:
-                if entry.alert_key in links or entry.published.timestamp() < oldest:
-                    continue
-                links.add(entry.alert_key)  # the same link twice in one poll is one
-                wanted.append(entry)
-        if max_new is not None and len(wanted) > max_new:
-            await _tell_capped(conn, feed, len(wanted), max_new, admins, now)
-            wanted = sorted(wanted, key=lambda e: e.published, reverse=True)[:max_new]
-        waiting = {e.key for e in wanted}
-        await conn.executemany(
-            "INSERT INTO entries (feed_id, key, alert_key, link, title, summary, language, "
-            "published_at, first_seen_at, last_seen_at, pending_match) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(feed.id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
-              e.published.timestamp(), now, now, int(e.key in waiting)) for e in fresh])
-        await count_entries_seen(conn, feed.id, len(fresh), now)
-
-        ids: dict[str, int] = {}
-        wanted_keys = [e.key for e in wanted]
-        for part in _chunks(wanted_keys):
-            cursor = await conn.execute(
-                f"SELECT id, key FROM entries WHERE feed_id = ? AND key IN "
-                f"({','.join('?' * len(part))})", (feed.id, *part))
-            ids.update((row[1], row[0]) for row in await cursor.fetchall())
-    return [StoredEntry(id=ids[e.key], feed_id=feed.id, entry=e) for e in wanted]
+                [(now, feed_id, key) for key in update.seen])
+        if update.new:
+            # OR IGNORE: a key stored meanwhile (another path to the same feed) stays as it is.
+            cursor = await conn.executemany(
+                "INSERT OR IGNORE INTO entries (feed_id, key, alert_key, link, title, summary, "
+                "language, published_at, first_seen_at, last_seen_at, pending_match) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(feed_id, e.key, e.alert_key, e.link, e.title, e.summary, e.language,
+                  e.published.timestamp(), now, now, int(e.key in update.pending))
+                 for e in update.new])
+            await count_entries_seen(conn, feed_id, max(cursor.rowcount, 0), now)
+        if update.state is not None:
+            await write_success(conn, feed_id, update.state)
+        if update.hub is not None:
+            hub = update.hub
+            await note_hub(conn, feed_id, hub.hub, hub.topic, hub.secret, hub.token, now)
 
 
-async def _tell_capped(conn, feed: Feed, count: int, kept: int, admins: Sequence[int],
-                       now: float) -> None:
-    day = int(now // 86400)
-    for admin in admins:
-        await queue_text(conn, "notice", admin, f"feed-capped:{feed.id}:{day}", now,
-                         notice={"key": "delivery.feed_capped",
-                                 "values": {"feed": feed.name or feed.url, "url": feed.url,
-                                            "count": count, "kept": kept}})
+async def stored_entries(db: Database, feed_id: int, keys: Sequence[str]) -> list[StoredEntry]:
+    """This feed's stored entries of `keys`, in that order (those stored)."""
+    found: dict[str, StoredEntry] = {}
+    for part in _chunks(list(keys)):
+        rows = await db.fetchall(
+            "SELECT id, feed_id, key, link, title, summary, language, published_at FROM entries "
+            f"WHERE feed_id = ? AND key IN ({','.join('?' * len(part))})", (feed_id, *part))
+        found.update((row["key"], _stored(row)) for row in rows)
+    return [found[key] for key in keys if key in found]
 
 
 # Entries deleted per transaction when pruning: each deletion cascades to matches,
 # digest items, story entries and outbox links, so a batch is a few milliseconds of
 # the one connection every loop shares, and other work gets it between batches.
-PRUNE_BATCH = 200
+PRUNE_BATCH = 100
 
 # Entries of a feed past the retention that are still listed in it. A feed answering
 # 304 shows the document of its last 200 unchanged: the entries that document listed

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
-from bot.alerts.render import MAX_LENGTH, clean, shorten, telegram_length
+from bot.i18n import plural, t
 from bot.locale_format import format_clock, format_day, local
-from bot.telegram.i18n import plural, t
+from bot.message_text import MAX_LENGTH, clean, shorten, telegram_length
 
 LINE_TITLE_LENGTH = 160  # an "Also covered by" title: enough to know the article
 TITLE_LENGTH = 300  # a /story title

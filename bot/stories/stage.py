@@ -12,7 +12,7 @@ import json
 import logging
 import time
 
-from bot.alerts.render import SUMMARY_LENGTH, clean, shorten
+from bot.message_text import SUMMARY_LENGTH, clean, shorten
 from bot.model import Entry, StoredEntry
 from bot.store.db import Database
 from bot.store.stories import RecordedEntry, open_stories, record_entry
@@ -61,8 +61,9 @@ class ClusterStage:
                 pivot = None
             if pivot is not None and pivot.translated:
                 pivot_title, pivot_summary = pivot.title, pivot.summary
-        return story_signature(entry.title, entry.summary, entry.language, entry.link,
-                               pivot_title, pivot_summary)
+        # Off the loop: a long summary takes a while to tokenise, and a backlog has many.
+        return await asyncio.to_thread(story_signature, entry.title, entry.summary,
+                                       entry.language, entry.link, pivot_title, pivot_summary)
 
     async def place(self, stored: StoredEntry, matches: list[tuple[str, tuple[str, ...]]],
                     now: float, signature: StorySignature | None = None) -> RecordedEntry:
@@ -73,7 +74,9 @@ class ClusterStage:
             signature = signature.with_source(stored.feed_id)
         async with self._lock:
             self.stories.expire(now, self.window)
-            best = self.stories.best_story(signature, now, self.window)
+            # Comparing with every open story is CPU work: a thread, so the loop stays free
+            # (the lock keeps the stories still meanwhile).
+            best = await asyncio.to_thread(self.stories.best_story, signature, now, self.window)
             recorded = await record_entry(
                 self.db, stored.id, stored.entry.alert_key, matches, now, story_id=best,
                 signature=json.dumps(signature.to_dict(), ensure_ascii=False))

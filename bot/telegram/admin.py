@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.i18n import t
 from bot.matching.backtest import backtest
 from bot.matching.query import QueryError
 from bot.model import LANGUAGES
@@ -22,7 +23,6 @@ from bot.store.outbox import alerts_sent_since, queue_length
 from bot.store.topics import TooManyTopics
 from bot.telegram.access import is_bot_admin
 from bot.telegram.context import language_of, reply, reply_text, services, working_on
-from bot.telegram.i18n import t
 from bot.topics.edits import (
     FilledQuery,
     FormError,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.i18n import t
 from bot.store import chats, topics
 from bot.telegram.access import may_manage_chat
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, services
-from bot.telegram.i18n import t
 
 MUTE_PATTERN = r"^mute:\d+$"
 

@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 
 from bot.config import Config
+from bot.i18n import t
 from bot.model import LANGUAGES
 from bot.telegram import (
     admin,
@@ -39,7 +40,6 @@ from bot.telegram import (
     topic_drafts,
 )
 from bot.telegram.context import CONTEXT_KEY, BotContext, language_of, reply
-from bot.telegram.i18n import t
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.telegram.update_order import PerChatOrder
 

@@ -12,9 +12,11 @@ from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import clean, format_time, shorten
 from bot.config import time_zone_named
+from bot.i18n import t
+from bot.message_text import clean, shorten
 from bot.model import LANGUAGES, Topic
+from bot.shown_time import format_time
 from bot.store import chats, stories, topics
 from bot.telegram.access import (
     ChannelRefused,
@@ -25,7 +27,6 @@ from bot.telegram.access import (
 )
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
-from bot.telegram.i18n import t
 from bot.topics.personal import PERSONAL_LIMIT
 from bot.translation.titles import title_in
 

@@ -16,12 +16,12 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import shorten, telegram_length
 from bot.config import Config
 from bot.digests.chart import ChartPool
+from bot.i18n import t
+from bot.message_text import shorten, telegram_length
 from bot.store import chats
 from bot.store.db import Database
-from bot.telegram.i18n import t
 
 if TYPE_CHECKING:
     from bot.translation.service import Translator

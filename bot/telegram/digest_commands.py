@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import format_time, zone_or_utc
 from bot.digests.chart import ChartBusy
 from bot.digests.schedule import BadDigestMode, DigestMode, next_end, parse_mode
 from bot.digests.trend import (
@@ -20,6 +19,9 @@ from bot.digests.trend import (
     trend_chart,
     trend_span,
 )
+from bot.i18n import t
+from bot.locale_format import zone_or_utc
+from bot.shown_time import format_time
 from bot.store import digests, topics
 from bot.telegram.commands import _split_channel, _target
 from bot.telegram.context import (
@@ -30,7 +32,6 @@ from bot.telegram.context import (
     timezone_of,
     working_on,
 )
-from bot.telegram.i18n import t
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,15 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import clean, format_time, shorten
-from bot.matching.search import SearchableEntry, StoryHits, group_by_story, search_entries
+from bot.i18n import plural, t
+from bot.matching.search import StoryHits, group_by_story, search_entries
+from bot.message_text import clean, shorten
+from bot.model import SearchableEntry
+from bot.shown_time import format_time
 from bot.store import stories
 from bot.store.entries import searchable_since
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
-from bot.telegram.i18n import plural, t
 from bot.telegram.story_commands import _title_in
 from bot.topics.edits import FilledQuery, fill_languages, query_errors
 

@@ -13,14 +13,15 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import shorten, strip_html, zone_or_utc
+from bot.fanout import BadCoverage, CoverageSetting, parse_coverage
+from bot.i18n import plural, t
+from bot.locale_format import zone_or_utc
+from bot.message_text import shorten, strip_html
 from bot.store import chats, stories
-from bot.stories.fanout import BadCoverage, CoverageSetting, parse_coverage
 from bot.stories.render import CoverageItem, story_listing
 from bot.telegram.arguments import positive_int
 from bot.telegram.commands import arguments_and_target
 from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
-from bot.telegram.i18n import plural, t
 from bot.translation.titles import title_in
 
 log = logging.getLogger(__name__)

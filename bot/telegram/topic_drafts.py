@@ -11,7 +11,8 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.alerts.render import telegram_length
+from bot.i18n import t
+from bot.message_text import telegram_length
 from bot.store import topic_drafts
 from bot.store.topics import TooManyTopics
 from bot.telegram.admin import (
@@ -23,7 +24,6 @@ from bot.telegram.admin import (
 )
 from bot.telegram.arguments import positive_int
 from bot.telegram.context import language_of, reply, reply_text, services
-from bot.telegram.i18n import t
 from bot.topics.edits import FormError, TopicForm, fill_languages, topic_from, translate_title
 from bot.topics.guided import is_guided, query_from_words, read_guided
 from bot.topics.personal import PERSONAL_LIMIT, Editor

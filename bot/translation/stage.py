@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.alerts.render import SUMMARY_LENGTH, clean, shorten
+from bot.message_text import SUMMARY_LENGTH, clean, shorten
 
 log = logging.getLogger(__name__)
 

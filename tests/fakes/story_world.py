@@ -12,10 +12,10 @@ from telegram.request import HTTPXRequest
 
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.config import FeedConfig, TranslationConfig
+from bot.feeds.refresh import remember_entries
 from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
 from bot.store.db import Database
-from bot.store.entries import remember_entries
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
 from bot.stories.stage import ClusterStage
@@ -127,8 +127,8 @@ class StoryWorld:
         link = link or f"{config.url.removesuffix('/rss')}/{self._links}-{time.time_ns()}"
         entry = Entry(key=link, link=link, title=title, summary=summary,
                       published=datetime.now(UTC), language=config.language)
-        stored = await remember_entries(self.db, feed, [entry], time.time(), baseline=False)
-        return await self.stage.on_new_entries(feed, stored)
+        await remember_entries(self.db, feed, [entry], time.time(), baseline=False)
+        return await self.stage.match_pending()
 
     async def deliver(self) -> None:
         await self.deliverer.drain(timeout=30.0)
