@@ -38,8 +38,8 @@ from benchmarks.fanout import fake_state, start_fake, type_command
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.config import BotConfig, Config, FeedConfig, PollingConfig
 from bot.feeds.poll import FeedPoller
-from bot.matching.stage import MatchStage
 from bot.model import Topic
+from bot.stages.match import MatchStage
 from bot.store import outbox
 from bot.store.db import Database
 from bot.store.feeds import sync_config_feeds

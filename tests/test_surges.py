@@ -11,8 +11,8 @@ from telegram import Bot
 from bot.alerts.senders import TelegramSender
 from bot.config import FeedConfig, SurgesConfig
 from bot.feeds.refresh import remember_entries
-from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
+from bot.stages.match import MatchStage
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
 from tests.fakes.notices import SendingNotices, sending_notices

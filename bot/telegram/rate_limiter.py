@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import heapq
 import itertools
 import logging
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -28,22 +26,13 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.backoff import backoff_delay
+from bot.bot_api import REPLY, retry_after_seconds
 from bot.telegram.budget import Budget
 
 log = logging.getLogger(__name__)
 
 # Requests that put or change a message in a chat: these are what Telegram's limits count.
 _MESSAGE_METHODS = ("send", "copy", "forward", "edit")
-REPLY, BULK = 0, 1  # turn priorities: someone waits for a reply; a fan-out can wait
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns while moving retry_after to timedelta
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
 def is_message_method(endpoint: str) -> bool:
     return endpoint.startswith(_MESSAGE_METHODS) and endpoint != "sendChatAction"
 
