@@ -34,8 +34,8 @@ from telegram.request import HTTPXRequest
 from bot.alerts.deliver import Deliverer, TelegramSender
 from bot.config import BotConfig, Config, FeedConfig, PollingConfig, TranslationConfig
 from bot.feeds.poll import FeedPoller
-from bot.matching.stage import MatchStage
 from bot.model import Topic
+from bot.stages.match import MatchStage
 from bot.store import outbox
 from bot.store.feeds import sync_config_feeds
 from bot.store.topics import add_topic

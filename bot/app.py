@@ -23,6 +23,7 @@ from bot.alerts.senders import ConsoleSender, TelegramSender
 from bot.backoff import backoff_delay
 from bot.config import Config
 from bot.digests.service import NoticeService
+from bot.feeds.websub_service import WebSubService
 from bot.pipeline import build_pipeline
 from bot.store import chats
 from bot.store.db import Database
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 # Console subscribers live far below any Telegram chat id (channels are about -1e12).
 CONSOLE_CHAT_BASE = -9_000_000_000_000_000
 HOUSEKEEPING_EVERY = 3600.0
+# SPEC: SIGINT/SIGTERM stop the service within 10 s, whatever Telegram, the feeds or the
+# translator do. The loops get LOOPS_STOP_WITHIN (the deliverer's sends in flight finish
+# or stay queued within it), then are cancelled; the Telegram side gets TELEGRAM_STOP_WITHIN.
+LOOPS_STOP_WITHIN = 6.0
+TELEGRAM_STOP_WITHIN = 2.0
 
 
 async def subscribe_console(db: Database, config: Config) -> None:
@@ -80,6 +86,35 @@ async def _every(stop: asyncio.Event, seconds: float,
             log.exception("housekeeping failed; will try again")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _close_on_stop(stop: asyncio.Event, rate_limiter: BudgetRateLimiter) -> None:
+    """As the stop begins, not after the loops return: replies waiting or retrying give
+    up at once instead of holding the stop."""
+    await stop.wait()
+    rate_limiter.close()
+
+
+async def _run_until_stopped(loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]],
+                             stop: asyncio.Event) -> None:
+    """The loops until `stop`; then they get LOOPS_STOP_WITHIN to finish, and are cancelled
+    past it (what they had not sent stays queued)."""
+    supervised = asyncio.create_task(run_supervised(loops, stop))
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([supervised, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not supervised.done():
+        done, _ = await asyncio.wait([supervised], timeout=LOOPS_STOP_WITHIN)
+        if not done:
+            log.warning("stopping: loops still busy after %.0fs are cancelled; what they had "
+                        "not sent stays queued", LOOPS_STOP_WITHIN)
+            supervised.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervised
+            return
+    await supervised
 
 
 class ServiceError(Exception):
@@ -131,6 +166,7 @@ async def run_service(config: Config, *, console: bool,
     bot = None
     translator = None
     pipeline = None
+    websub = None
     try:
         await sync_config_feeds(db, config.feeds)
         await sync_config_topics(db, config.topics)
@@ -150,23 +186,30 @@ async def run_service(config: Config, *, console: bool,
             application = build_application(config, context, rate_limiter)
             bot = delivery_bot(config, rate_limiter)
             sender = TelegramSender(bot)
-            on_health = reporter = AdminHealthReporter(application.bot, db, config)
+            on_health = reporter = AdminHealthReporter(db, config)
 
         pipeline = await build_pipeline(db, config, translator, sender, console=console,
                                         on_feed_health=on_health)
         poller, stage, deliverer = pipeline.poller, pipeline.matching, pipeline.deliverer
+        deliverer.default_language = config.bot.default_language
+        if reporter is not None:
+            reporter.on_queued = deliverer.notify  # reports go out through the one sender
+        if config.websub.public_url:
+            websub = WebSubService(db, config.websub, config.polling, poller.take_pushed)
+            try:
+                await websub.start()
+            except OSError as exc:
+                raise ServiceError(f"websub.listen: cannot listen on {config.websub.listen}: "
+                                   f"{exc.strerror or exc}") from None
         # Entries a previous run stored but did not match are the match stage's first
         # work once the loops run: a backlog never holds up Telegram or a stop.
 
         notices = None
         if application is not None:
-            # Digests and surge alerts go through the application's bot: its rate
-            # limiter is the one replies use, and it waits out retry_after.
-            reply_sender = TelegramSender(application.bot)
-            notices = NoticeService(
-                db, lambda chat_id, html: reply_sender.send(chat_id, None, html),
-                translator.translate_entry, config.surges,
-                default_timezone=config.bot.default_timezone)
+            # Digests and surge alerts are written into the outbox; the deliverer sends them.
+            notices = NoticeService(db, translator.translate_entry, config.surges,
+                                    default_timezone=config.bot.default_timezone,
+                                    on_queued=deliverer.notify)
             context.on_digest_changed = notices.notify
             context.on_topics_changed = stage.topics_changed
             if not await _start_telegram(application, stop):
@@ -192,24 +235,34 @@ async def run_service(config: Config, *, console: bool,
             loops["digests and surges"] = notices.run
         if reporter is not None:
             loops["health reporter"] = reporter.run
+        if websub is not None:
+            loops["websub"] = websub.run
         log.info("coverage-bot running (%s): %d feeds, %d topics",
                  "console" if console else "telegram", len(config.feeds), len(config.topics))
+        closer = (asyncio.create_task(_close_on_stop(stop, rate_limiter))
+                  if application is not None else None)
         try:
-            await run_supervised(loops, stop)
+            await _run_until_stopped(loops, stop)
         except LoopCannotRun as exc:
             raise ServiceError(str(exc)) from None
+        finally:
+            if closer is not None:
+                closer.cancel()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         if application is not None:
             from bot.telegram.application import stop_polling
 
+            # Handlers still running (a reply waiting on a hanging translator) are not
+            # waited for past the bound: their replies are dropped and logged.
             with contextlib.suppress(Exception):
-                await stop_polling(application)
-                await application.shutdown()
+                await asyncio.wait_for(stop_polling(application), TELEGRAM_STOP_WITHIN)
         if bot is not None:
             with contextlib.suppress(Exception):
                 await bot.shutdown()
+        if websub is not None:
+            await websub.aclose()
         if pipeline is not None:
             await pipeline.aclose()
         if translator is not None:

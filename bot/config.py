@@ -60,12 +60,23 @@ class PollingConfig:
     concurrency: int = 16
     allow_private_addresses: bool = False
     max_retry_after: float = 6 * 3600.0  # longest wait a feed's Retry-After may impose
-    adaptive: bool = True  # each feed's interval follows how often it publishes
-    # Bounds of an adaptive interval; by default they widen to include `interval`,
-    # so a short interval for local feeds is not slowed to a minute.
-    min_interval: float = 60.0
-    max_interval: float = 2 * 3600.0
+    # Each feed's interval follows how often it publishes. True unless the file says
+    # otherwise (parse_config); a PollingConfig built in code asks for it.
+    adaptive: bool = False
+    # Bounds of an adaptive interval; None: 1 minute and 2 hours, widened to include
+    # `interval`, so a short interval for local feeds is not slowed to a minute.
+    min_interval: float | None = None
+    max_interval: float | None = None
     telegram_preview_url: str = "https://t.me/s/"  # where channel feeds are read
+
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(shortest, longest) adaptive interval."""
+        low = self.min_interval if self.min_interval is not None else min(60.0, self.interval)
+        high = (self.max_interval if self.max_interval is not None
+                else max(2 * 3600.0, self.interval))
+        return low, high
 
 
 @dataclass(frozen=True)
@@ -299,17 +310,17 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         problems.append(f"polling.concurrency: at most {MAX_CONCURRENCY}, got "
                         f"{polling.concurrency} (each feed fetched at once holds a connection "
                         "and up to polling.max_bytes in memory)")
-    interval = polling.interval
     polling = replace(
         polling,
         adaptive=p.get("adaptive", bool, True),
-        min_interval=p.duration("min_interval", min(PollingConfig.min_interval, interval)),
-        max_interval=p.duration("max_interval", max(PollingConfig.max_interval, interval)),
+        min_interval=p.duration("min_interval", None),
+        max_interval=p.duration("max_interval", None),
         telegram_preview_url=p.get("telegram_preview_url", str, PollingConfig.telegram_preview_url),
     )
-    if polling.min_interval > polling.max_interval:
-        problems.append(f"polling.min_interval: {polling.min_interval:g}s is longer than "
-                        f"polling.max_interval ({polling.max_interval:g}s)")
+    low, high = polling.bounds
+    if low > high:
+        problems.append(f"polling.min_interval: {low:g}s is longer than "
+                        f"polling.max_interval ({high:g}s)")
     _check_url(problems, "polling.telegram_preview_url", polling.telegram_preview_url,
                required=True)
     if polling.interval < 60:

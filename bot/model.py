@@ -34,6 +34,7 @@ class FeedHealth:
     next_poll_at: float
     entries_seen: int
     last_new_at: float | None = None  # a poll last found an entry not seen before
+    poll_interval: float | None = None  # what the last poll chose until the next
 
     def stale(self, now: float, after: float) -> bool:
         """Answering, but with nothing new for `after` seconds (health.stale_after)."""
@@ -84,6 +85,7 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     baseline_done: bool  # a parsed document's entries were recorded as the baseline
+    interval: float | None = None  # seconds this poll chose until the next (adaptive)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,18 @@ class FeedUpdate:
     pending: frozenset[str] = frozenset()  # keys of `new` that wait for matching
     seen: tuple[str, ...] = ()  # keys stored before and still listed: kept alive
     state: FeedState | None = None  # None: the feed's poll state is left as it is
+    hub: WebSubHub | None = None  # the WebSub hub the document or its headers advertise
+
+
+@dataclass(frozen=True)
+class WebSubHub:
+    """A hub a feed advertised, with the secret and callback token we would subscribe
+    with (kept only if the feed has no subscription with that hub yet)."""
+
+    hub: str
+    topic: str
+    secret: str
+    token: str
 
 
 @dataclass(frozen=True)
@@ -134,3 +148,25 @@ class Subscription:
     chat_id: int
     topic: str
     thread_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """A stored entry's text, as a backtest reads it."""
+
+    language: str
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SearchableEntry:
+    """A stored entry as /search reads it."""
+
+    id: int
+    language: str
+    title: str
+    summary: str
+    link: str
+    outlet: str
+    published_at: float

@@ -4,9 +4,9 @@
                                   feeds/refresh.py → a FeedUpdate, which
                                   store/entries.py applies in one transaction
                                   (run per feed by the poll loop, feeds/poll.py)
-    → match                       matching/stage.py, pulling the entries the store
+    → match                       stages/match.py, pulling the entries the store
                                   holds as pending
-    → cluster → queue             stories/stage.py (the story and every chat's outbox
+    → cluster → queue             stages/cluster.py (the story and every chat's outbox
                                   row written in one transaction: store/stories.py)
     → translate → render → send   translation/stage.py, alerts/render_stage.py,
                                   alerts/deliver.py (per chat, at Telegram's pace)
@@ -31,9 +31,9 @@ from bot.alerts.render_stage import RenderStage
 from bot.alerts.senders import Sender
 from bot.config import Config
 from bot.feeds.poll import FeedPoller, OnFeedHealth
-from bot.matching.stage import MatchStage
+from bot.stages.cluster import ClusterStage
+from bot.stages.match import MatchStage
 from bot.store.db import Database
-from bot.stories.stage import ClusterStage
 from bot.translation.service import Translator
 from bot.translation.stage import TranslateStage
 
@@ -63,5 +63,6 @@ async def build_pipeline(db: Database, config: Config, translator: Translator, s
     matching = await MatchStage.load(db, cluster=cluster, pending=pending,
                                      queued=deliverer.notify)
     poller = FeedPoller(db, config.polling, config.storage, pending=pending,
-                        on_feed_health=on_feed_health, health=config.health)
+                        on_feed_health=on_feed_health, health=config.health,
+                        websub=bool(config.websub.public_url))
     return Pipeline(poller, matching, deliverer)

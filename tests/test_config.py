@@ -239,7 +239,8 @@ def test_topic_titles_per_language_and_the_default_time_zone():
 def test_adaptive_polling_bounds_widen_to_a_short_interval_and_must_be_ordered():
     config = parse_config({"polling": {"interval": "10s"}}, {})
     assert config.polling.adaptive is True
-    assert (config.polling.min_interval, config.polling.max_interval) == (10, 7200)
+    assert config.polling.bounds == (10, 7200)
+    assert parse_config({}, {}).polling.bounds == (60, 7200)
     with pytest.raises(ConfigError, match="polling.min_interval: 7200s is longer"):
         parse_config({"polling": {"min_interval": "2h", "max_interval": "1h"}}, {})
 

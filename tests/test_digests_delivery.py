@@ -8,11 +8,11 @@ from telegram import Bot
 
 from bot.alerts.senders import TelegramSender
 from bot.config import SurgesConfig
-from bot.digests.service import NoticeService
 from bot.store import digests, outbox
 from bot.store.db import Database
 from bot.store.stories import RecordedEntry, record_entry
 from tests.fakes.alert_world import add_entry, add_feed, add_topic_named
+from tests.fakes.notices import SendingNotices, sending_notices
 from tests.fakes.telegram_app import USER, running_bot
 
 T0 = 60 * 29_666_667 + 20.0  # 20 s into a minute
@@ -34,10 +34,10 @@ async def world(tmp_path):
         yield bot
 
 
-def notice_service(bot, db: Database, clock: Clock) -> tuple[NoticeService, Bot]:
+def notice_service(bot, db: Database, clock: Clock) -> tuple[SendingNotices, Bot]:
     telegram = Bot(bot.api.token, base_url=bot.api.base_url)
     sender = TelegramSender(telegram)
-    service = NoticeService(db, lambda chat, html: sender.send(chat, None, html),
+    service = sending_notices(db, sender,
                             surges=SurgesConfig(enabled=False), clock=clock, interval=0.05)
     return service, telegram
 
@@ -229,7 +229,7 @@ async def test_story_titles_are_translated_into_the_chats_language(world):
         clock = Clock(T0 + 40)
         telegram = Bot(world.api.token, base_url=world.api.base_url)
         sender = TelegramSender(telegram)
-        service = NoticeService(world.db, lambda chat, html: sender.send(chat, None, html),
+        service = sending_notices(world.db, sender,
                                 translator.translate_entry, SurgesConfig(enabled=False),
                                 clock=clock)
         before = len(world.api.sent_to(USER))
@@ -279,5 +279,5 @@ async def test_a_story_covered_by_hundreds_of_outlets_still_gets_its_digest_out(
     assert "Troops cross the border" in joined and "Drones over Kyiv" in joined
     # Accepted by the fake Bot API, which refuses what Telegram refuses (past 4096 units).
     assert len(sent) == 3 and "/story" in sent[1].text
-    states = await world.db.fetchall("SELECT state FROM notices WHERE kind = 'digest'")
-    assert [row[0] for row in states] == ["sent"]
+    states = await world.db.fetchall("SELECT state FROM outbox WHERE kind = 'digest'")
+    assert [row[0] for row in states] == ["sent"] * 3

@@ -57,11 +57,9 @@ async def test_a_notice_is_written_once_per_key_and_takes_its_items(db):
     assert await digests.write_notice(db, "digest", 2, "3600", ["<b>x</b>"], 30.0, ids)
     assert not await digests.write_notice(db, "digest", 2, "3600", ["again"], 31.0, ids)
     assert len(await digests.waiting_matches(db, 2, before=100.0)) == 1
-    [notice] = await digests.due_notices(db, 40.0)
-    assert (notice.kind, notice.chat_id, notice.parts, notice.parts_sent) == (
-        "digest", 2, ("<b>x</b>",), 0)
-    await digests.mark_part_sent(db, notice.id, 1, True, 41.0)
-    assert await digests.due_notices(db, 50.0) == []
+    # its message waits in the one outbox, written in the same transaction, once
+    [queued] = [i for i in await outbox.claim_due(db, 40.0, 10) if i.kind != "send"]
+    assert (queued.kind, queued.chat_id, queued.body) == ("digest", 2, "<b>x</b>")
 
 
 async def test_settings_default_to_instant_alerts_and_surges_on(db):
@@ -81,4 +79,15 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_digest(db):
     await migrate_chat(db, -5, -1005)
     assert (await digests.settings(db, -1005)).digest == "hourly"
     assert len(await digests.waiting_matches(db, -1005, before=100.0)) == 1
-    assert [n.chat_id for n in await digests.due_notices(db, 100.0)] == [-1005]
+    claimed = await outbox.claim_due(db, 100.0, 10)
+    assert [(i.kind, i.chat_id) for i in claimed if i.kind != "send"] == [("surge", -1005)]
+
+
+async def test_a_forum_threads_digest_and_surge_go_to_that_thread(db):
+    await add_subscriber(db, -7, ["troops"], language="fr", type="supergroup", thread_id=42)
+    await digests.set_digest(db, -7, "hourly", now=5.0)
+    await _match(db, "https://lemonde.fr/a", 10.0)
+    [waiting] = await digests.waiting_matches(db, -7, before=100.0)
+    assert waiting.thread_id == 42
+    [chat] = [c for c in await digests.surge_chats(db, 1) if c.chat_id == -7]
+    assert chat.thread_id == 42

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from bot.config import FeedConfig
 from bot.feeds.refresh import remember_entries
-from bot.matching.stage import MatchStage
 from bot.model import Entry, Feed, Topic
+from bot.stages.match import MatchStage
 from bot.store.chats import ensure_chat, subscribe
 from bot.store.db import Database
 from bot.store.entries import pending_entries

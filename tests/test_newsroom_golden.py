@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching.search import SearchableEntry, StoryHits
-from bot.model import Topic
+from bot.matching.search import StoryHits
+from bot.model import SearchableEntry, Topic
 from bot.store import chats, topics
 from bot.telegram.search_commands import render_results
 from tests.fakes.bot_api import parse_telegram_html, telegram_length

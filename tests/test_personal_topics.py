@@ -5,10 +5,10 @@ there, and the guided /addtopic that turns plain words into confirmed queries.""
 import pytest
 
 from bot.config import ConfigError, parse_config
-from bot.feeds.edits import export_files
 from bot.i18n import t
 from bot.model import Topic
 from bot.store import chats, topics
+from bot.topics.exports import export_files
 from bot.topics.personal import PERSONAL_LIMIT
 from tests.fakes.newsroom import newsroom_bot, store_oreshnik_entries
 from tests.fakes.telegram_app import ADMIN, USER, running_bot

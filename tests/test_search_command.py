@@ -5,7 +5,8 @@ entries, grouped by story, titles in the chat's language as links."""
 import pytest
 
 from bot.i18n import plural, t
-from bot.matching.search import SearchableEntry, group_by_story, search_entries
+from bot.matching.search import group_by_story, search_entries
+from bot.model import SearchableEntry
 from bot.telegram.search_commands import query_language, read_search
 from tests.fakes.bot_api import parse_telegram_html
 from tests.fakes.newsroom import newsroom_bot, store_oreshnik_entries

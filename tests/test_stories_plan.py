@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, parse_config
-from bot.message_text import telegram_length
-from bot.store import chats, stories
-from bot.store.chats import migrate_chat
-from bot.stories.fanout import (
+from bot.fanout import (
     BadCoverage,
     CoverageSetting,
     Edit,
@@ -20,6 +17,9 @@ from bot.stories.fanout import (
     parse_coverage,
     plan_delivery,
 )
+from bot.message_text import telegram_length
+from bot.store import chats, stories
+from bot.store.chats import migrate_chat
 from bot.stories.render import (
     CoverageItem,
     Room,

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.fanout import CoverageSetting
 from bot.feeds.refresh import remember_entries
 from bot.model import Entry
 from bot.store import stories
 from bot.store.chats import ensure_chat, set_coverage, subscribe, unsubscribe, unsubscribe_all
 from bot.store.feeds import get_feed_by_url
-from bot.stories.fanout import CoverageSetting
 from tests.fakes.bot_api import FakeBotAPI, parse_telegram_html
 from tests.fakes.libretranslate import FakeLibreTranslate
 from tests.fakes.story_world import (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.fanout import CoverageSetting
 from bot.store import chats, stories
-from bot.stories.fanout import CoverageSetting
 from tests.fakes.bot_api import BOT_ID, parse_telegram_html
 from tests.fakes.telegram_app import USER, running_bot
 

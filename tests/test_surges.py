@@ -10,12 +10,12 @@ from telegram import Bot
 
 from bot.alerts.senders import TelegramSender
 from bot.config import FeedConfig, SurgesConfig
-from bot.digests.service import NoticeService
 from bot.feeds.refresh import remember_entries
-from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
+from bot.stages.match import MatchStage
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
+from tests.fakes.notices import SendingNotices, sending_notices
 from tests.fakes.telegram_app import running_bot
 
 ON, OFF, OTHER = 5001, 5002, 5003
@@ -59,11 +59,11 @@ async def poll(db, url: str, language: str, titles: list[str], now: float,
     await stage.match_pending(now=now)
 
 
-def service_for(bot, clock: Clock, window: float = 7200.0) -> tuple[NoticeService, Bot]:
+def service_for(bot, clock: Clock, window: float = 7200.0) -> tuple[SendingNotices, Bot]:
     telegram = Bot(bot.api.token, base_url=bot.api.base_url)
     sender = TelegramSender(telegram)
     rule = SurgesConfig(window=window, min_entries=5, factor=4.0)
-    service = NoticeService(bot.db, lambda chat, html: sender.send(chat, None, html),
+    service = sending_notices(bot.db, sender,
                             surges=rule, clock=clock)
     return service, telegram
 

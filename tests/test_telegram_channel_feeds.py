@@ -41,3 +41,17 @@ async def test_a_channel_without_a_public_preview_is_refused_with_that_reason(tm
             missing = await bot.ask("/addfeed @nosuchchannel ru", chat_id=ADMIN)
             assert missing.startswith("Refused:") and "HTTP 404" in missing
             assert await feeds.list_feeds(bot.db) == [] and bot.changes == []
+
+
+async def test_feeds_shows_each_feeds_current_poll_interval(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        wire = await feeds.add_feed(bot.db, "https://wire.example/rss", "en", "Wire")
+        await feeds.add_feed(bot.db, "https://new.example/rss", "en", "New")
+        await bot.db.execute("UPDATE feeds SET poll_interval_s = 120, last_success_at = 1 "
+                             "WHERE id = ?", (wire.id,))
+        listing = await bot.ask("/feeds", chat_id=ADMIN)
+        wire_block, new_block = listing.split("\n\n")
+        assert "poll interval: 2 minutes" in wire_block
+        assert "poll interval" not in new_block  # never polled yet
+        await bot.ask("/language ru", chat_id=ADMIN)
+        assert "интервал опроса: 2 минуты" in await bot.ask("/feeds", chat_id=ADMIN)

@@ -120,6 +120,7 @@ class Deliverer:
         self._after: int | None = None  # the last chat served: the next claim starts after it
         self._folded_at = float("-inf")
         self.folded = 0  # alerts folded into "N more" notices
+        self._gone_threads: set[tuple[int, int]] = set()  # (chat, forum thread) deleted
 
     def notify(self) -> None:
         """New rows were recorded: look now instead of at the next poll."""
@@ -162,25 +163,32 @@ class Deliverer:
         """Let sends in flight finish and be recorded (for `stop_grace` at most: a Bot API
         that does not answer must not hold the stop); claimed rows not yet sent go back.
 
-        A send cut off here may have arrived: its row stays claimed, so the next start
-        sends it again (once), as after a crash."""
+        A send cut off here may have arrived: its row goes back marked unsure, so the
+        next start sends it again once at most, as after a crash or a timeout."""
         self._stopping = True
         for chat_id, task in list(self._workers.items()):
             if chat_id not in self._sending:
                 task.cancel()
         workers = list(self._workers.values())
+        cut: list[OutboxItem] = []  # sends cut off unanswered: they may have arrived
         if workers:
             _, late = await asyncio.wait(workers, timeout=self.policy.stop_grace)
+            cut = [self._queues[chat][0] for chat in self._sending if self._queues.get(chat)]
             for task in late:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+        cut_ids = {item.id for item in cut}
         leftover = [item.id for queue in self._queues.values() for item in queue
-                    if item.chat_id not in self._sending]
+                    if item.id not in cut_ids]
         self._queues.clear()
-        self._sending.clear()
         if leftover:
             await self._kept.write("release of unsent alerts",
                                    partial(outbox.release, self.db, leftover))
+        for item in cut:  # sent again at the next start, once at most, as after a timeout
+            await self._kept.write(f"{item.kind} {item.id} cut off",
+                                   partial(outbox.mark_retry, self.db, item.id,
+                                           "cut off by the stop: may have arrived",
+                                           self.clock(), unsure=True))
         await self._kept.flush(flush_for)
 
     async def _start(self) -> bool:
@@ -289,6 +297,8 @@ class Deliverer:
         return None
 
     async def _deliver(self, item: OutboxItem) -> str:
+        if (item.chat_id, item.thread_id) in self._gone_threads:  # claimed before we knew
+            item = replace(item, thread_id=None)
         out = await self._compose(item)
         if out is None:
             return "dead"
@@ -320,6 +330,7 @@ class Deliverer:
                 log.info("forum thread %s of chat %s is gone (%s): General instead",
                          item.thread_id, item.chat_id, exc.reason)
                 if item.thread_id is not None:
+                    self._gone_threads.add((item.chat_id, item.thread_id))
                     await self._kept.write(f"thread {item.thread_id} of chat {item.chat_id} gone",
                                            partial(outbox.thread_gone, self.db, item.chat_id,
                                                    item.thread_id, self.clock()))

@@ -31,7 +31,7 @@ from telegram.error import (
 )
 
 from bot.alerts.render import console_text
-from bot.telegram.rate_limiter import BULK, retry_after_seconds
+from bot.bot_api import BULK, retry_after_seconds
 
 
 class SendError(Exception):

@@ -1,9 +1,11 @@
-"""Writes each due digest and surge alert into the notice ledger, then sends the ledger.
+"""Writes each due digest and surge alert into the notice ledger and the outbox; the one
+sender (bot/alerts/deliver.py) sends them.
 
 Decide, write, then send: a digest is rendered and recorded (taking its
-matches) in one transaction before its first message goes out, and each sent
-message is recorded before the next, so a restart neither loses nor repeats
-one (at most the message in flight at a crash).
+matches), its messages queued in the outbox, in one transaction, so a restart
+neither loses nor repeats one (at most the messages in flight at a crash).
+In a forum group, each forum thread its subscriptions go to gets its own digest
+and the surge alerts of its topics.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.alerts.senders import ChatGone, ChatMoved, SendError, SendRejected, SendRetryAfter
-from bot.backoff import backoff_delay
 from bot.config import SurgesConfig
 from bot.digests.render import (
     STORIES_SHOWN,
@@ -33,15 +33,12 @@ from bot.digests.surges import HISTORY, TopicCounts, detect_surge
 from bot.locale_format import zone_or_utc
 from bot.shown_time import format_time
 from bot.store import digests as store
-from bot.store.chats import chat_timezone, deactivate_chat, migrate_chat
+from bot.store.chats import chat_timezone
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[int, str], Awaitable[int]]  # (chat id, HTML) -> message id; raises SendError
 Translate = Callable[[str, str, str, str], Awaitable[object]]  # Translator.translate_entry
 
-RETRY_BASE = 2.0
-RETRY_MAX = 600.0
 SURGE_CHECK_EVERY = 60.0  # counting a window of matches per topic is a scan; once a minute
 
 
@@ -54,12 +51,14 @@ def _digest_entry(match: store.WaitingMatch) -> DigestEntry:
 
 
 class NoticeService:
-    def __init__(self, db, send: Send, translate: Translate | None = None,
+    def __init__(self, db, translate: Translate | None = None,
                  surges: SurgesConfig | None = None, default_timezone: str = "UTC",
                  clock: Callable[[], float] = time.time, interval: float = 5.0,
-                 surge_check_every: float = SURGE_CHECK_EVERY) -> None:
+                 surge_check_every: float = SURGE_CHECK_EVERY,
+                 on_queued: Callable[[], None] | None = None) -> None:
+        """`on_queued` is called when messages were queued (the sender's `notify`)."""
         self.db = db
-        self.send = send
+        self.on_queued = on_queued
         self.translate = translate
         self.surges = surges or SurgesConfig()
         self.default_timezone = default_timezone
@@ -88,15 +87,18 @@ class NoticeService:
                 for wait in waits:
                     wait.cancel()
 
-    async def tick(self) -> None:
+    async def tick(self) -> int:
+        """Write what is due now; notices written."""
         now = self.clock()
-        await self.write_digests(now)
+        written = await self.write_digests(now)
         checked = self._surges_checked_at
         if self.surges.enabled and (checked is None or now - checked >= self.surge_check_every
                                     or now < checked):
             self._surges_checked_at = now
-            await self.write_surges(now)
-        await self.send_due()
+            written += await self.write_surges(now)
+        if written and self.on_queued is not None:
+            self.on_queued()
+        return written
 
     # ---- digests
 
@@ -116,16 +118,22 @@ class NoticeService:
                     continue
                 end = last_end(mode, zone, datetime.fromtimestamp(now, UTC)).timestamp()
                 before = end
-            key = f"{end:.3f}"
-            if await store.notice_exists(self.db, "digest", chat.chat_id, key):
+            period = f"{end:.3f}"
+            if await store.notice_exists(self.db, "digest", chat.chat_id, period):
                 continue
             waiting = await store.waiting_matches(self.db, chat.chat_id, before=before)
-            if not waiting:
-                continue  # an empty period sends nothing
-            parts = await self._render(chat.language, zone, end, waiting)
-            if await store.write_notice(self.db, "digest", chat.chat_id, key, parts, now,
-                                        [w.item_id for w in waiting]):
-                written += 1
+            # One digest per forum thread the chat's topics go to (None: the chat itself).
+            threads: dict[int | None, list[store.WaitingMatch]] = {}
+            for match in waiting:
+                threads.setdefault(match.thread_id, []).append(match)
+            for thread_id, matches in threads.items():  # an empty period sends nothing
+                key = period if thread_id is None else f"{period}#{thread_id}"
+                if await store.notice_exists(self.db, "digest", chat.chat_id, key):
+                    continue
+                parts = await self._render(chat.language, zone, end, matches)
+                if await store.write_notice(self.db, "digest", chat.chat_id, key, parts, now,
+                                            [w.item_id for w in matches], thread_id=thread_id):
+                    written += 1
         return written
 
     async def _render(self, language: str, zone: ZoneInfo, end: float,
@@ -180,54 +188,7 @@ class NoticeService:
                 text = render_surge(chat.language, chat.topic_title, surge.entries,
                                     rule.window, surge.languages, surge.ratio,
                                     shown[chat.language])
-                if await store.write_notice(self.db, "surge", chat.chat_id, key, [text], now):
+                if await store.write_notice(self.db, "surge", chat.chat_id, key, [text], now,
+                                            thread_id=chat.thread_id):
                     written += 1
         return written
-
-    # ---- sending
-
-    async def send_due(self) -> int:
-        """Send every due notice's remaining messages; messages sent."""
-        sent = 0
-        paused: set[int] = set()
-        for notice in await store.due_notices(self.db, self.clock()):
-            if notice.chat_id in paused:
-                continue  # keep a chat's notices in order behind one that must wait
-            done, count = await self._send_notice(notice)
-            sent += count
-            if not done:
-                paused.add(notice.chat_id)
-        return sent
-
-    async def _send_notice(self, notice: store.Notice) -> tuple[bool, int]:
-        count = 0
-        for index in range(notice.parts_sent, len(notice.parts)):
-            try:
-                await self.send(notice.chat_id, notice.parts[index])
-            except SendRetryAfter as exc:
-                await store.mark_notice_retry(self.db, notice.id, exc.reason,
-                                              self.clock() + exc.seconds)
-                return False, count
-            except ChatMoved as exc:  # the notice follows the chat; sent on the next round
-                await migrate_chat(self.db, notice.chat_id, exc.new_chat_id)
-                return False, count
-            except ChatGone as exc:
-                log.info("chat %s is gone (%s): deactivated", notice.chat_id, exc.reason)
-                await deactivate_chat(self.db, notice.chat_id, exc.reason)
-                await store.mark_notice_dead(self.db, notice.id, exc.reason)
-                return False, count
-            except SendRejected as exc:
-                log.warning("%s %s to chat %s refused: %s", notice.kind, notice.id,
-                            notice.chat_id, exc.reason)
-                await store.mark_notice_dead(self.db, notice.id, exc.reason)
-                return False, count
-            except SendError as exc:  # transient: the ledger keeps it for later
-                delay = backoff_delay(notice.attempts, RETRY_BASE, RETRY_MAX)
-                await store.mark_notice_retry(self.db, notice.id, exc.reason,
-                                              self.clock() + delay)
-                return False, count
-            count += 1
-            await store.mark_part_sent(self.db, notice.id, index + 1,
-                                       index + 1 == len(notice.parts), self.clock())
-        return True, count
-

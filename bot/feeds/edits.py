@@ -1,5 +1,5 @@
 """The domain behind the feed admin commands: vetting a new feed's address, adding one
-(/addfeed) or many (/import), and the export files."""
+(/addfeed) or many (/import)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.config import PollingConfig
 from bot.feeds import FeedError
 from bot.feeds.address import AddressGuard
 from bot.feeds.fetch import fetch_feed, make_client
-from bot.feeds.opml import OpmlFeed, OpmlOutline, write_opml
+from bot.feeds.opml import OpmlFeed
 from bot.feeds.telegram_preview import (
     channel_name,
     channel_title,
@@ -20,9 +20,8 @@ from bot.feeds.telegram_preview import (
     parse_channel_preview,
     preview_address,
 )
-from bot.store import feeds, topics
+from bot.store import feeds
 from bot.store.db import Database
-from bot.topics.toml_file import write_topics_toml
 
 
 class FeedRefused(Exception):
@@ -122,11 +121,3 @@ async def import_feeds(db: Database, polling: PollingConfig, found: list[OpmlFee
         else:
             report.added.append(item.url)
     return report
-
-
-async def export_files(db: Database) -> tuple[bytes, int, bytes, int]:
-    """(OPML of the feeds, how many, TOML of the topics, how many)."""
-    all_feeds = await feeds.list_feeds(db)
-    all_topics = await topics.visible_topics(db, None)  # personal topics stay their own
-    opml = write_opml([OpmlOutline(f.url, f.name, f.language) for f in all_feeds])
-    return opml, len(all_feeds), write_topics_toml(all_topics), len(all_topics)

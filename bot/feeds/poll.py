@@ -24,14 +24,16 @@ import httpx
 
 from bot.config import HealthConfig, PollingConfig, StorageConfig
 from bot.feeds import FeedError
+from bot.feeds.adaptive import PollingPolicy, feed_interval
 from bot.feeds.address import AddressGuard
 from bot.feeds.fetch import FetchError, fetch_feed, make_client
 from bot.feeds.parse import parse_entries
 from bot.feeds.parse_pool import PARSE_DEADLINE, ParsePool
-from bot.feeds.refresh import Parse, refresh_feed
+from bot.feeds.refresh import Parse, refresh_feed, remember_entries
 from bot.feeds.schedule import next_poll_after_failure
 from bot.model import Entry, Feed
 from bot.store import feeds as feed_store
+from bot.store import websub as websub_store
 from bot.store.db import Database
 from bot.store.entries import apply_feed_update, prune_entries
 from bot.store.feeds import DueFeed, HealthReport
@@ -111,13 +113,18 @@ class FeedPoller:
                  parse: Parse = parse_entries,
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time,
-                 guard: AddressGuard | None = None) -> None:
+                 guard: AddressGuard | None = None,
+                 websub: bool = False) -> None:
         """`pending` is set whenever a poll stored entries that wait for matching (the
         match stage's wake-up; the entries themselves are in the store). `guard`
         decides which addresses the poller's own client may reach (a given `client`
         carries its own). `parse` runs in the pool's workers (module-level function)."""
         self.db = db
         self.polling = polling
+        self.websub = websub  # note hubs feeds advertise; pushed feeds are polled as a backstop
+        low, high = polling.bounds
+        self.policy = PollingPolicy(default=polling.interval, minimum=low, maximum=high,
+                                    adaptive=polling.adaptive)
         self.storage = storage or StorageConfig()
         self.pending = pending
         self.on_feed_health = on_feed_health
@@ -176,14 +183,14 @@ class FeedPoller:
         """One feed: its refresh (a value) applied in one transaction; every failure ends
         as the feed's health, and entries waiting for matching wake the match stage."""
         feed = due.feed
-        interval = feed.interval or self.polling.interval
+        interval = await self.interval_of(feed, now)
         try:
             async with self._slot(due):
                 async with asyncio.timeout(self.feed_deadline):
                     update, parsed = await refresh_feed(
                         self.db, self.client, self.pool, due, self.polling, now,
                         interval=interval, retention=self.storage.retention, rng=self.rng,
-                        parse=self.parse)
+                        parse=self.parse, websub=self.websub)
             await apply_feed_update(self.db, update)
         except FeedError as exc:
             return await self._failed(due, now, interval, str(exc),
@@ -200,6 +207,38 @@ class FeedPoller:
         if parsed is None:
             return FeedOutcome(feed, "not_modified")
         return FeedOutcome(feed, "fetched", parsed=parsed, new=len(update.pending))
+
+    async def take_pushed(self, feed_id: int, body: bytes, content_type: str | None) -> int:
+        """A body the feed's WebSub hub pushed, taken as a poll's body: the same parse
+        (in the pool, under its deadline) and the same dedup, the feed's poll state left
+        as it is. Before the feed's first poll it is recorded as seen, as that poll would.
+        The number of entries now waiting for matching."""
+        found = await feed_store.feed_for_push(self.db, feed_id)
+        if found is None:
+            return 0
+        feed, baseline_done = found
+        now = self.clock()
+        entries = await self.pool.run(self.parse, body, content_type, feed.language,
+                                      datetime.fromtimestamp(now, UTC), feed.url)
+        pending = await remember_entries(self.db, feed, entries, now,
+                                         baseline=not baseline_done,
+                                         retention=self.storage.retention)
+        if pending and self.pending is not None:
+            self.pending.set()
+        return len(pending)
+
+    async def interval_of(self, feed: Feed, now: float) -> float:
+        """Seconds until the feed's next poll: its own configured interval; for a feed
+        whose hub pushes, the backstop (polling.max_interval); else how often it
+        publishes (adaptive), from its last entries."""
+        if feed.interval:
+            return feed.interval
+        if self.websub and await websub_store.is_pushed(self.db, feed.id):
+            return self.policy.maximum
+        if not self.polling.adaptive:
+            return self.polling.interval
+        times = await feed_store.recent_publication_times(self.db, feed.id)
+        return feed_interval(self.policy, None, times, now)
 
     async def _failed(self, due: DueFeed, now: float, interval: float,
                       error: str, retry_after: float | None = None) -> FeedOutcome:

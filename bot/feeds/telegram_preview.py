@@ -98,6 +98,13 @@ def channel_title(body: bytes) -> str:
     return node.text(strip=True) if node is not None else ""
 
 
+def parse_channel_page(body: bytes, content_type: str | None, language: str,
+                       now: datetime, url: str) -> list[Entry]:
+    """`parse_channel_preview` with parse_entries' signature, for the parse pool: `url`
+    is the feed's own (https://t.me/s/CHANNEL), whatever mirror served the page."""
+    return parse_channel_preview(body, channel_name(url) or "", language, now)
+
+
 def _entry(post: Node, channel: str, language: str, now: datetime) -> Entry | None:
     if post.css_first(".service_message") is not None:
         return None  # "channel photo updated", "message pinned": not news

@@ -8,16 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.matching.index import TopicQuery, compile_topics
-from bot.model import LANGUAGES
+from bot.model import LANGUAGES, StoredText
 
 SHOWN_TITLES = 3
-
-
-@dataclass(frozen=True)
-class StoredText:
-    language: str
-    title: str
-    summary: str
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.matching.index import TopicQuery, compile_topics
-
-
-@dataclass(frozen=True)
-class SearchableEntry:
-    id: int
-    language: str
-    title: str
-    summary: str
-    link: str
-    outlet: str
-    published_at: float
+from bot.model import SearchableEntry
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from bot.fanout import CoverageSetting
 from bot.model import Chat, Subscription
 from bot.store import outbox
 from bot.store.db import Database
 from bot.store.digests import move_chat
 from bot.store.stories import move_chat_stories
-from bot.stories.fanout import CoverageSetting
 
 
 class UnknownTopic(LookupError):

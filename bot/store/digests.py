@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.store.db import Database
+from bot.store.outbox_texts import queue_text
 
 # Outbox rows go only to chats in instant mode; the others get digest items instead.
 INSTANT_CHAT = ("NOT EXISTS (SELECT 1 FROM chat_digest_settings d "
@@ -95,6 +96,7 @@ class WaitingMatch:
     link: str = ""
     published_at: float | None = None
     story_id: int | None = None
+    thread_id: int | None = None  # the forum thread the chat's subscription goes to
 
 
 _SHOWN = ("e.id AS entry_id, COALESCE('story:' || se.story_id, 'item:' || e.alert_key) AS story, "
@@ -105,16 +107,18 @@ _SHOWN = ("e.id AS entry_id, COALESCE('story:' || se.story_id, 'item:' || e.aler
 async def waiting_matches(db: Database, chat_id: int, before: float) -> list[WaitingMatch]:
     """The chat's digest items recorded before `before` and in no digest yet, oldest first."""
     rows = await db.fetchall(
-        f"SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, {_SHOWN} "
+        f"SELECT i.id, t.name, COALESCE(tt.title, t.title) AS topic_title, {_SHOWN}, "
+        "s.thread_id "
         "FROM digest_items i JOIN matches m ON m.id = i.match_id "
         "JOIN topics t ON t.id = m.topic_id JOIN entries e ON e.id = m.entry_id "
         "JOIN feeds f ON f.id = e.feed_id LEFT JOIN story_entries se ON se.entry_id = e.id "
         "JOIN chats c ON c.id = i.chat_id "
+        "LEFT JOIN subscriptions s ON s.chat_id = i.chat_id AND s.topic_id = m.topic_id "
         "LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language "
         "WHERE i.chat_id = ? AND i.notice_id IS NULL AND i.created_at < ? ORDER BY i.id",
         (chat_id, before))
     return [WaitingMatch(item_id=row["id"], topic=row["name"], topic_title=row["topic_title"],
-                         **_shown(row)) for row in rows]
+                         thread_id=row["thread_id"], **_shown(row)) for row in rows]
 
 
 def _shown(row) -> dict:
@@ -139,23 +143,29 @@ async def topic_window(db: Database, topic_id: int, since: float, until: float
 
 
 async def write_notice(db: Database, kind: str, chat_id: int, key: str, parts: Sequence[str],
-                       now: float, item_ids: Iterable[int] = ()) -> bool:
-    """Record a notice to send, with the digest items it lists, in one transaction.
+                       now: float, item_ids: Iterable[int] = (), *,
+                       thread_id: int | None = None) -> bool:
+    """Record a notice, with the digest items it lists, and queue its messages in the
+    outbox (to the forum thread `thread_id`, if any), in one transaction.
 
     False (and nothing changes) when this (kind, chat, key) was already written:
     that is what makes a digest once per period and a surge once per day.
     """
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO notices (kind, chat_id, key, parts, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO notices (kind, chat_id, key, parts, state, created_at) "
+            "VALUES (?, ?, ?, ?, 'queued', ?)",
             (kind, chat_id, key, json.dumps(list(parts), ensure_ascii=False), now))
         if cursor.rowcount <= 0:
             return False
+        notice_id = cursor.lastrowid
         await conn.execute(
             "UPDATE digest_items SET notice_id = ? WHERE chat_id = ? AND notice_id IS NULL "
             "AND id IN (SELECT value FROM json_each(?))",
-            (cursor.lastrowid, chat_id, json.dumps(list(item_ids))))
+            (notice_id, chat_id, json.dumps(list(item_ids))))
+        for index, part in enumerate(parts):  # in order: a chat's rows go out oldest first
+            await queue_text(conn, kind, chat_id, f"notice:{notice_id}:{index}", now,
+                             body=part, thread_id=thread_id)
         return True
 
 
@@ -165,56 +175,13 @@ async def notice_exists(db: Database, kind: str, chat_id: int, key: str) -> bool
     return row is not None
 
 
-@dataclass(frozen=True)
-class Notice:
-    id: int
-    kind: str
-    chat_id: int
-    parts: tuple[str, ...]
-    parts_sent: int
-    attempts: int
-
-
-async def due_notices(db: Database, now: float, limit: int = 100) -> list[Notice]:
-    """Notices not yet (fully) sent and due, oldest first; a chat's surge alerts and
-    digests keep the order they were written in."""
-    rows = await db.fetchall(
-        "SELECT n.id, n.kind, n.chat_id, n.parts, n.parts_sent, n.attempts FROM notices n "
-        "JOIN chats c ON c.id = n.chat_id "
-        "WHERE n.state = 'pending' AND n.next_attempt_at <= ? AND c.active = 1 "
-        "ORDER BY n.id LIMIT ?", (now, limit))
-    return [Notice(row["id"], row["kind"], row["chat_id"], tuple(json.loads(row["parts"])),
-                   row["parts_sent"], row["attempts"]) for row in rows]
-
-
-async def mark_part_sent(db: Database, notice_id: int, parts_sent: int, done: bool,
-                         now: float) -> None:
-    """After each message: a restart resumes with the next part, never repeats a sent one."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE notices SET parts_sent = ?, state = ?, sent_at = ?, last_error = NULL "
-            "WHERE id = ?", (parts_sent, "sent" if done else "pending", now if done else None,
-                             notice_id))
-
-
-async def mark_notice_retry(db: Database, notice_id: int, error: str, next_at: float) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE notices SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-            "WHERE id = ?", (error, next_at, notice_id))
-
-
-async def mark_notice_dead(db: Database, notice_id: int, error: str) -> None:
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE notices SET state = 'dead', last_error = ? WHERE id = ?",
-                           (error, notice_id))
-
-
 async def prune_notices(db: Database, before: float) -> int:
-    """Forget sent and dead notices older than `before` (their keys are in the past)."""
+    """Forget notices older than `before` (their keys are in the past; their messages
+    live in the outbox)."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
-            "DELETE FROM notices WHERE state IN ('sent', 'dead') AND created_at < ?", (before,))
+            "DELETE FROM notices WHERE state IN ('queued', 'sent', 'dead') AND created_at < ?",
+            (before,))
         return max(cursor.rowcount, 0)
 
 
@@ -250,19 +217,22 @@ class SurgeChat:
     chat_id: int
     language: str
     topic_title: str
+    thread_id: int | None = None  # the forum thread the chat's subscription goes to
 
 
 async def surge_chats(db: Database, topic_id: int) -> list[SurgeChat]:
     """Active chats subscribed to the topic with surge alerts on, with its title in their
     language."""
     rows = await db.fetchall(
-        "SELECT c.id, c.language, COALESCE(tt.title, t.title) AS title FROM subscriptions s "
+        "SELECT c.id, c.language, COALESCE(tt.title, t.title) AS title, s.thread_id "
+        "FROM subscriptions s "
         "JOIN chats c ON c.id = s.chat_id JOIN topics t ON t.id = s.topic_id "
         "LEFT JOIN topic_titles tt ON tt.topic_id = t.id AND tt.language = c.language "
         "LEFT JOIN chat_digest_settings d ON d.chat_id = c.id "
         "WHERE s.topic_id = ? AND c.active = 1 AND COALESCE(d.surges, 1) = 1 ORDER BY c.id",
         (topic_id,))
-    return [SurgeChat(row["id"], row["language"], row["title"]) for row in rows]
+    return [SurgeChat(row["id"], row["language"], row["title"], row["thread_id"])
+            for row in rows]
 
 
 async def matched_published(db: Database, topic: str, since: float, until: float

@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from bot.matching.backtest import StoredText
-from bot.matching.search import SearchableEntry
-from bot.model import Entry, Feed, FeedUpdate, StoredEntry
+from bot.model import Entry, Feed, FeedUpdate, SearchableEntry, StoredEntry, StoredText
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen, write_success
+from bot.store.websub import note_hub
 
 _CHUNK = 500  # keeps `IN (...)` well under SQLite's variable limit
 
@@ -61,6 +60,9 @@ async def apply_feed_update(db: Database, update: FeedUpdate) -> None:
             await count_entries_seen(conn, feed_id, max(cursor.rowcount, 0), now)
         if update.state is not None:
             await write_success(conn, feed_id, update.state)
+        if update.hub is not None:
+            hub = update.hub
+            await note_hub(conn, feed_id, hub.hub, hub.topic, hub.secret, hub.token, now)
 
 
 async def stored_entries(db: Database, feed_id: int, keys: Sequence[str]) -> list[StoredEntry]:

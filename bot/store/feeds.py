@@ -18,7 +18,7 @@ ERROR_MAX = 500  # characters of a poll's error kept: whatever a server sent, a 
 _FEED_COLUMNS = "id, url, language, name, interval_s"
 _HEALTH_COLUMNS = ("id, last_success_at, last_error, last_error_at, failing_since, "
                    "consecutive_failures, next_poll_at, entries_seen, "
-                   "COALESCE(last_new_at, created_at) AS last_new_at")
+                   "COALESCE(last_new_at, created_at) AS last_new_at, poll_interval_s")
 
 
 class FeedExists(Exception):
@@ -58,7 +58,7 @@ def _health(row) -> FeedHealth:
                       failing_since=row["failing_since"],
                       consecutive_failures=row["consecutive_failures"],
                       next_poll_at=row["next_poll_at"], entries_seen=row["entries_seen"],
-                      last_new_at=row["last_new_at"])
+                      last_new_at=row["last_new_at"], poll_interval=row["poll_interval_s"])
 
 
 async def sync_config_feeds(db: Database, feeds: Iterable[FeedConfig],
@@ -119,6 +119,13 @@ async def get_feed_by_url(db: Database, url: str) -> Feed | None:
     return _feed(row) if row else None
 
 
+async def feed_for_push(db: Database, feed_id: int) -> tuple[Feed, bool] | None:
+    """(the feed, whether its baseline poll was done) for a body its hub pushed."""
+    row = await db.fetchone(f"SELECT {_FEED_COLUMNS}, baseline_done FROM feeds WHERE id = ?",
+                            (feed_id,))
+    return (_feed(row), bool(row["baseline_done"])) if row else None
+
+
 async def get_health(db: Database, feed_id: int) -> FeedHealth | None:
     row = await db.fetchone(f"SELECT {_HEALTH_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
     return _health(row) if row else None
@@ -170,10 +177,26 @@ async def write_success(conn, feed_id: int, state: FeedState) -> None:
     await conn.execute(
         "UPDATE feeds SET etag = ?, last_modified = ?, baseline_done = MAX(baseline_done, ?), "
         "last_success_at = ?, failing_since = NULL, consecutive_failures = 0, "
-        "next_poll_at = ? WHERE id = ?",
+        "next_poll_at = ?, poll_interval_s = COALESCE(?, poll_interval_s) WHERE id = ?",
         (state.etag, state.last_modified, int(state.baseline_done), state.polled_at,
-         state.next_poll_at, feed_id),
+         state.next_poll_at, state.interval, feed_id),
     )
+
+
+async def recent_publication_times(db: Database, feed_id: int,
+                                   count: int = 20) -> list[float]:
+    """Publication (first-seen when undated) times of the feed's last `count` entries."""
+    rows = await db.fetchall(
+        "SELECT published_at FROM entries WHERE feed_id = ? "
+        "ORDER BY published_at DESC LIMIT ?", (feed_id, count))
+    return [row[0] for row in rows]
+
+
+async def poll_intervals(db: Database) -> dict[int, float]:
+    """Each feed's interval as its last poll chose it (for /feeds)."""
+    rows = await db.fetchall(
+        "SELECT id, poll_interval_s FROM feeds WHERE poll_interval_s IS NOT NULL")
+    return {row[0]: row[1] for row in rows}
 
 
 async def record_failure(db: Database, feed_id: int, now: float, error: str,

@@ -1,9 +1,9 @@
 """The health report ledger: feed failures and recoveries waiting to reach every admin.
 
 Rows are added by `add_reports`, which `store.feeds.take_health_reports` calls in
-the transaction that marks the feeds reported; each admin who has a
-report is added to it as soon as Telegram accepted the message, so a report is
-never sent twice to one admin and never marked done before it was sent.
+the transaction that marks the feeds reported; `queue_reports` turns each into
+one outbox message per admin (not yet `told` by an earlier version) and marks it
+done in one transaction, so a report is never lost nor queued twice.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from bot.store.db import Database
+from bot.store.outbox_texts import queue_text
 
 
 @dataclass(frozen=True)
@@ -61,16 +62,17 @@ async def waiting_reports(db: Database, limit: int = 100) -> list[WaitingReport]
                           row["last_success_at"], row["created_at"]) for row in rows]
 
 
-async def mark_told(db: Database, report_id: int, admin_id: int) -> None:
-    """This admin has the report (or refused it for good): never send it to them again."""
-    await db.execute(
-        "UPDATE health_reports SET told = json_insert(told, '$[#]', ?) "
-        "WHERE id = ? AND NOT EXISTS (SELECT 1 FROM json_each(told) WHERE value = ?)",
-        (admin_id, report_id, admin_id))
-
-
-async def mark_done(db: Database, report_id: int, now: float) -> None:
-    await db.execute("UPDATE health_reports SET done_at = ? WHERE id = ?", (now, report_id))
+async def queue_reports(db: Database, messages: list[tuple[int, list[tuple[int, str]]]],
+                        now: float) -> None:
+    """Per report, (admin id, HTML) messages into the outbox, and the report done, in one
+    transaction: from then on the outbox owns sending them (each at most once)."""
+    async with db.transaction() as conn:
+        for report_id, told in messages:
+            for admin_id, text in told:
+                await queue_text(conn, "health", admin_id, f"health:{report_id}", now,
+                                 body=text)
+            await conn.execute("UPDATE health_reports SET done_at = ? WHERE id = ?",
+                               (now, report_id))
 
 
 async def prune_health_reports(db: Database, before: float) -> int:

@@ -14,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.store.db import Database
+from bot.store.outbox_texts import TEXT_KINDS, queue_text
 from bot.store.stories import message_sent, record_entry
+
+__all__ = ["TEXT_KINDS", "queue_text", "OutboxItem", "claim_due", "fold_backlogs"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,6 @@ class OutboxItem:
 
 # Kinds whose message is drawn from an entry when sent; the others carry their text.
 ENTRY_KINDS = ("send", "edit", "reply")
-TEXT_KINDS = ("digest", "surge", "health", "notice")
 
 
 async def record_matches(db: Database, entry_id: int, alert_key: str,
@@ -69,21 +71,6 @@ async def record_matches(db: Database, entry_id: int, alert_key: str,
     """
     recorded = await record_entry(db, entry_id, alert_key, matches, now)
     return recorded.queued
-
-
-async def queue_text(conn, kind: str, chat_id: int, key: str, now: float, *,
-                     body: str | None = None, notice: dict | None = None,
-                     thread_id: int | None = None, silent: bool = False) -> bool:
-    """Inside the caller's transaction (the one that decided it): queue a message with
-    a text of its own. `key` makes it once per chat: False if it was queued before."""
-    assert kind in TEXT_KINDS and (body is None) != (notice is None)
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO outbox (alert_key, topic_id, chat_id, thread_id, state, "
-        "next_attempt_at, created_at, kind, body, notice, silent) "
-        "VALUES (?, 0, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-        (key, chat_id, thread_id, now, now, kind, body,
-         json.dumps(notice, ensure_ascii=False) if notice is not None else None, int(silent)))
-    return cursor.rowcount > 0
 
 
 # The chats with queued rows, in chat id order after `:after`, found by skipping through

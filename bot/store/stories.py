@@ -7,9 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.store.db import Database
-from bot.store.digests import INSTANT_CHAT, queue_digest_items
-from bot.stories.fanout import (
+from bot.fanout import (
     Edit,
     Reply,
     Send,
@@ -18,6 +16,8 @@ from bot.stories.fanout import (
     Subscriber,
     plan_delivery,
 )
+from bot.store.db import Database
+from bot.store.digests import INSTANT_CHAT, queue_digest_items
 
 OUTLET = "COALESCE(NULLIF(f.name, ''), f.url)"  # a feed as readers name it
 

@@ -22,7 +22,7 @@ class Subscription:
     topic: str  # the feed's address as the hub knows it
     secret: str
     token: str
-    state: str  # requested | active | unsubscribing
+    state: str  # discovered | requested | active | unsubscribing
     requested_at: float
     verified_at: float | None
     lease_seconds: float | None
@@ -65,6 +65,20 @@ async def record_request(db: Database, feed_id: int, hub: str, topic: str, secre
         (feed_id, hub, topic, secret, token, now))
 
 
+async def note_hub(conn, feed_id: int, hub: str, topic: str, secret: str, token: str,
+                   now: float) -> None:
+    """Inside the poll's transaction `conn`: the feed advertises `hub`. A feed seen with a
+    hub for the first time (or with another hub) is due for subscribing now."""
+    await conn.execute(
+        "INSERT INTO websub_subscriptions (feed_id, hub, topic, secret, token, state, "
+        "requested_at, renew_at) VALUES (?, ?, ?, ?, ?, 'discovered', ?, ?) "
+        "ON CONFLICT (feed_id) DO UPDATE SET hub = excluded.hub, topic = excluded.topic, "
+        "state = 'discovered', renew_at = excluded.renew_at "
+        "WHERE websub_subscriptions.hub != excluded.hub "
+        "OR websub_subscriptions.topic != excluded.topic",
+        (feed_id, hub, topic, secret, token, now, now))
+
+
 async def record_verified(db: Database, token: str, lease_seconds: float | None,
                           now: float, renew_at: float) -> None:
     await db.execute(
@@ -102,6 +116,13 @@ async def due_subscriptions(db: Database, now: float, limit: int = 50) -> list[S
         f"SELECT {_COLUMNS} FROM websub_subscriptions WHERE renew_at <= ? "
         "ORDER BY renew_at LIMIT ?", (now, limit))
     return [_subscription(row) for row in rows]
+
+
+async def is_pushed(db: Database, feed_id: int) -> bool:
+    """Whether the feed's hub pushes to us (a verified subscription)."""
+    row = await db.fetchone("SELECT 1 FROM websub_subscriptions WHERE feed_id = ? "
+                            "AND state = 'active'", (feed_id,))
+    return row is not None
 
 
 async def active_feed_ids(db: Database) -> set[int]:

@@ -22,7 +22,7 @@ from bot.store.feeds import list_feeds
 from bot.store.outbox import alerts_sent_since, queue_length
 from bot.store.topics import TooManyTopics
 from bot.telegram.access import is_bot_admin
-from bot.telegram.context import language_of, reply, reply_text, services
+from bot.telegram.context import language_of, reply, reply_text, services, working_on
 from bot.topics.edits import (
     FilledQuery,
     FormError,
@@ -145,8 +145,9 @@ async def addtopic_form(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return
     if await name_taken(update, context, editor, form.name):
         return
-    filled = await fill_languages(ctx.translator, form.queries)
-    titles = await translate_title(ctx.translator, form.title, lang)
+    filled, titles = await working_on(update, context, asyncio.gather(
+        fill_languages(ctx.translator, form.queries),
+        translate_title(ctx.translator, form.title, lang)))
     topic = replace(topic_from(form, filled, titles), owner_id=editor.owner)
     try:
         added = await topics.add_topic(ctx.db, topic, owner_limit=PERSONAL_LIMIT)

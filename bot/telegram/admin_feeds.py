@@ -8,10 +8,10 @@ from datetime import tzinfo
 from telegram import InputFile, LinkPreviewOptions, Update
 from telegram.ext import ContextTypes
 
-from bot.feeds.edits import FeedRefused, add_checked_feed, export_files, import_feeds
+from bot.feeds.edits import FeedRefused, add_checked_feed, import_feeds
 from bot.feeds.opml import OpmlError, read_opml
 from bot.i18n import plural, t
-from bot.locale_format import format_moment, format_number, zone_or_utc
+from bot.locale_format import format_duration, format_moment, format_number, zone_or_utc
 from bot.model import LANGUAGES, Feed, FeedHealth
 from bot.store import feeds
 from bot.telegram.admin import admin_only
@@ -23,6 +23,7 @@ from bot.telegram.context import (
     split_message,
     timezone_of,
 )
+from bot.topics.exports import export_files
 
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_FEEDS = 500  # each is resolved and checked in turn
@@ -81,6 +82,9 @@ def feed_block(feed: Feed, health: FeedHealth, lang: str, zone: tzinfo, now: flo
     lines = [t(lang, "feeds.line", name=feed.name or feed.url, language=feed.language,
                url=feed.url, success=when(health.last_success_at),
                seen=format_number(health.entries_seen, lang), next=when(health.next_poll_at))]
+    if health.poll_interval and health.failing_since is None:
+        lines.append(t(lang, "feeds.interval",
+                       interval=format_duration(health.poll_interval, lang)))
     if health.failing_since is not None:
         lines.append(t(lang, "feeds.failing", since=when(health.failing_since),
                        failures=plural(lang, "feeds.failures", health.consecutive_failures)))

@@ -12,11 +12,12 @@ import logging
 from datetime import timedelta
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -32,6 +33,7 @@ from bot.telegram import (
     alert_buttons,
     commands,
     digest_commands,
+    membership,
     quiet_commands,
     search_commands,
     story_commands,
@@ -39,6 +41,7 @@ from bot.telegram import (
 )
 from bot.telegram.context import CONTEXT_KEY, BotContext, language_of, reply
 from bot.telegram.rate_limiter import BudgetRateLimiter
+from bot.telegram.update_order import PerChatOrder
 
 __all__ = ["BotContext", "build_application", "publish_commands", "start_polling",
            "stop_polling", "USER_COMMANDS", "ADMIN_COMMANDS"]
@@ -95,7 +98,9 @@ def build_application(config: Config, context: BotContext,
     """The Application; give it the service's one `rate_limiter` so that its replies and
     the alerts share one Telegram budget."""
     builder = (ApplicationBuilder().token(config.bot.token)
-               .rate_limiter(rate_limiter or BudgetRateLimiter()))
+               .rate_limiter(rate_limiter or BudgetRateLimiter())
+               # users never wait behind each other; a chat's updates keep their order
+               .concurrent_updates(PerChatOrder()))
     if config.bot.api_base_url:
         base = config.bot.api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_base_url(base))
@@ -139,11 +144,20 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(commands.unknown_button))  # every other button
     application.add_handler(MessageHandler(only_new & filters.COMMAND, commands.unknown_command))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, commands.chat_migrated))
+    application.add_handler(ChatMemberHandler(membership.bot_membership_changed,
+                                              ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(_on_error)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Unexpected failures: logged with the update, and the user gets one line, not silence."""
+    """Unexpected failures: logged with the update, and the user gets one line, not silence.
+    A reply Telegram did not take (network, timeout, the bot stopping) is one line: there
+    is no one to tell but the log."""
+    if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat \
+            else None
+        log.warning("reply to chat %s dropped: %s", chat, context.error)
+        return
     log.error("handling %s failed", update, exc_info=context.error)
     if isinstance(update, Update) and update.callback_query:
         await _answer_failed_button(update, context)
@@ -204,7 +218,7 @@ async def start_polling(application: Application, *, poll_timeout: float = 30.0)
     await application.start()
     await application.updater.start_polling(
         poll_interval=0.0, timeout=timedelta(seconds=poll_timeout),
-        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
         drop_pending_updates=False)
 
 

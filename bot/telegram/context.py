@@ -6,10 +6,11 @@ The app wiring builds one BotContext; `build_application` stores it in
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import Update
 from telegram.constants import MessageLimit
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from bot.translation.service import Translator
 
 CONTEXT_KEY = "coverage_bot"
+T = TypeVar("T")
 
 Callback = Callable[[], Awaitable[None]]
 
@@ -119,3 +121,20 @@ async def reply_text(update: Update, text: str, **kwargs: Any) -> None:
     for number, part in enumerate(parts, 1):
         await update.effective_message.reply_text(
             part, **(kwargs if number == len(parts) else first))
+
+
+WORKING_AFTER = 1.0  # seconds of silence after which a slow command says it is on it
+
+
+async def working_on(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     work: Awaitable[T], after: float = WORKING_AFTER) -> T:
+    """`work`'s result; if it takes longer than `after` (a translator, a chart), the chat
+    is told "working on it" meanwhile instead of waiting in silence."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait([task], timeout=after)
+        if not done:
+            await reply(update, context, "progress.working")
+        return await task
+    finally:
+        task.cancel()  # the handler was cancelled (the bot stops): so is the work

@@ -24,7 +24,14 @@ from bot.locale_format import zone_or_utc
 from bot.shown_time import format_time
 from bot.store import digests, topics
 from bot.telegram.commands import _split_channel, _target
-from bot.telegram.context import language_of, reply, reply_text, services, timezone_of
+from bot.telegram.context import (
+    language_of,
+    reply,
+    reply_text,
+    services,
+    timezone_of,
+    working_on,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +127,8 @@ async def trend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     lang = await language_of(context, chat_id)
     title = topic.title_in(lang)
     try:
-        png = await ctx.charts.render(trend_chart(lang, title, span, zone_name, counts))
+        png = await working_on(update, context,
+                               ctx.charts.render(trend_chart(lang, title, span, zone_name, counts)))
     except ChartBusy:
         await reply(update, context, "trend.busy")
         return

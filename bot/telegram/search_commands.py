@@ -15,8 +15,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.i18n import plural, t
-from bot.matching.search import SearchableEntry, StoryHits, group_by_story, search_entries
+from bot.matching.search import StoryHits, group_by_story, search_entries
 from bot.message_text import clean, shorten
+from bot.model import SearchableEntry
 from bot.shown_time import format_time
 from bot.store import stories
 from bot.store.entries import searchable_since

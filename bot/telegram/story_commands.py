@@ -13,11 +13,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.fanout import BadCoverage, CoverageSetting, parse_coverage
 from bot.i18n import plural, t
 from bot.locale_format import zone_or_utc
 from bot.message_text import shorten, strip_html
 from bot.store import chats, stories
-from bot.stories.fanout import BadCoverage, CoverageSetting, parse_coverage
 from bot.stories.render import CoverageItem, story_listing
 from bot.telegram.arguments import positive_int
 from bot.telegram.commands import arguments_and_target

@@ -461,6 +461,32 @@ class FakeBotAPI:
                          "username": BOT_USERNAME}, "text": shown}
         return self._push("channel_post" if chat_type == "channel" else "message", message)
 
+    def inject_my_chat_member(self, chat_id: int, chat_type: str, old: str, new: str,
+                              **rights: bool) -> dict:
+        """Queue a change of the bot's own membership in a chat (`old` and `new` are
+        statuses: member, administrator, restricted, left, kicked; `rights` go with `new`)."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Coverage", "username": BOT_USERNAME}
+
+        def member(status: str, extra: dict) -> dict:
+            fields = {"status": status, "user": bot}
+            if status == "administrator":
+                fields |= {"can_be_edited": False, "is_anonymous": False,
+                           "can_manage_chat": True, "can_delete_messages": False,
+                           "can_manage_video_chats": False, "can_restrict_members": False,
+                           "can_promote_members": False, "can_change_info": False,
+                           "can_invite_users": False, "can_post_stories": False,
+                           "can_edit_stories": False, "can_delete_stories": False}
+            if status == "restricted":
+                fields |= {"is_member": True, "can_send_messages": False, "until_date": 0}
+            if status == "kicked":
+                fields |= {"until_date": 0}
+            return fields | extra
+
+        return self._push("my_chat_member", {
+            "chat": self._chat_dict(chat_id, chat_type, None), "from": self._user(1),
+            "date": int(time.time()), "old_chat_member": member(old, {}),
+            "new_chat_member": member(new, rights)})
+
     def inject_document(self, chat_id: int, chat_type: str, user_id: int, file_id: str,
                         data: bytes, file_name: str = "feeds.opml", caption: str = "",
                         mime_type: str = "text/x-opml") -> dict:
@@ -636,10 +662,16 @@ class FakeBotAPI:
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + min(timeout, 30)
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
         with self._lock:
             while True:
                 if offset:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if allowed:  # as Telegram: kinds the bot did not ask for never reach it
+                    self._updates = [u for u in self._updates
+                                     if any(kind in u for kind in allowed)]
                 if self._updates or self._closing:
                     break
                 left = deadline - time.monotonic()

@@ -13,12 +13,12 @@ from telegram.request import HTTPXRequest
 from bot.alerts.deliver import Deliverer, DeliveryPolicy, TelegramSender
 from bot.config import FeedConfig, TranslationConfig
 from bot.feeds.refresh import remember_entries
-from bot.matching.stage import MatchStage
 from bot.model import Entry, Topic
+from bot.stages.cluster import ClusterStage
+from bot.stages.match import MatchStage
 from bot.store.db import Database
 from bot.store.feeds import get_feed_by_url, sync_config_feeds
 from bot.store.topics import add_topic
-from bot.stories.stage import ClusterStage
 from bot.telegram.budget import Budget, TelegramLimits
 from bot.telegram.rate_limiter import BudgetRateLimiter
 from bot.translation.service import Translator

@@ -40,10 +40,14 @@ ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_queue ON outbox (chat_id, id) WHERE state = 'pending';
 CREATE INDEX outbox_chat ON outbox (chat_id, state, id);
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
-CREATE INDEX outbox_match ON outbox (match_id) WHERE match_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS outbox_match ON outbox (match_id);
 CREATE UNIQUE INDEX outbox_send_once ON outbox (alert_key, chat_id) WHERE kind = 'send';
 CREATE UNIQUE INDEX outbox_reply_once ON outbox (alert_key, chat_id) WHERE kind = 'reply';
 CREATE INDEX outbox_story_edits ON outbox (story_id, chat_id) WHERE kind = 'edit';
+-- As 014_indexes.sql has them: a database that had 014 before this rebuild keeps them.
+CREATE INDEX IF NOT EXISTS outbox_message ON outbox (chat_id, message_id)
+    WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS outbox_story ON outbox (story_id, state) WHERE story_id IS NOT NULL;
 
 -- Digests and surge alerts waiting in the notice ledger move to the outbox, one row
 -- per part not yet sent; the notice stays as the once-per-period record.

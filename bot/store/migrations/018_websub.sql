@@ -16,3 +16,8 @@ CREATE TABLE websub_subscriptions (
     last_error TEXT
 );
 CREATE INDEX websub_subscriptions_renew ON websub_subscriptions (renew_at);
+
+-- The interval a feed's last poll chose (adaptive polling), shown by /feeds.
+ALTER TABLE feeds ADD COLUMN poll_interval_s REAL;
+-- A feed's last entries by publication time: what its interval is computed from.
+CREATE INDEX IF NOT EXISTS entries_feed_published ON entries (feed_id, published_at);

@@ -32,10 +32,10 @@ from bot.matching.index import (
     validate_topics,
 )
 from bot.model import Feed, StoredEntry, Topic
+from bot.stages.cluster import ClusterStage
 from bot.store.db import Database
 from bot.store.entries import mark_matched, pending_entries
 from bot.store.topics import list_topics
-from bot.stories.stage import ClusterStage
 
 log = logging.getLogger(__name__)
 
