@@ -164,11 +164,12 @@ async def run(folder: Path, port: int, backlog: int, others: int, flood: int) ->
                                   rate_limiter=limiter)
         async with bot:
             deliverer = Deliverer(db, TelegramSender(bot), same_text, DeliveryPolicy())
-            stage = await MatchStage.load(db, on_recorded=deliverer.notify)
+            pending = asyncio.Event()
+            stage = await MatchStage.load(db, pending=pending, queued=deliverer.notify)
             stop, typing_done = asyncio.Event(), asyncio.Event()
-            async with FeedPoller(db, polling, on_new_entries=stage.on_new_entries,
-                                  admins=(ADMIN,)) as poller:
+            async with FeedPoller(db, polling, pending=pending) as poller:
                 tasks = [asyncio.create_task(deliverer.run(stop)),
+                         asyncio.create_task(stage.run(stop)),
                          asyncio.create_task(poller.run(stop)),
                          asyncio.create_task(bystanders(port, typing_done, typed))]
                 started = time.time()
