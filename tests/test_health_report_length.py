@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import telegram
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.alerts.deliver import Deliverer, DeliveryPolicy
 from bot.alerts.health_render import HealthNotice, render_health_report
+from bot.alerts.senders import TelegramSender
 from bot.config import BotConfig, Config, FeedConfig, PollingConfig
 from bot.feeds.poll import FeedPoller
 from bot.store.db import Database
 from bot.store.feeds import sync_config_feeds
 from bot.telegram.health_reports import AdminHealthReporter
+from bot.telegram.rate_limiter import BudgetRateLimiter
+from tests.fakes.alert_world import translate
 from tests.fakes.bot_api import FakeBotAPI, parse_telegram_html, telegram_length
 from tests.fakes.feeds import FeedServer
 
@@ -30,14 +34,17 @@ async def test_a_report_of_a_long_named_feed_with_a_6kb_reason_reaches_the_admin
     with FeedServer() as server, FakeBotAPI() as api:
         url = server.add("/down.xml", status=503, reason="Overloaded " + "z" * 6000)
         await sync_config_feeds(db, [FeedConfig(url=url, language="fr", name=name)], now=T0)
-        bot = telegram.Bot(api.token, base_url=api.base_url,
-                           request=HTTPXRequest(connection_pool_size=2))
+        bot = ExtBot(api.token, base_url=api.base_url, rate_limiter=BudgetRateLimiter(),
+                     request=HTTPXRequest(connection_pool_size=2))
         async with bot:
-            reporter = AdminHealthReporter(bot, db, config)
+            sender = Deliverer(db, TelegramSender(bot), translate,
+                               policy=DeliveryPolicy(poll_interval=0.02, retry_base=0.05))
+            reporter = AdminHealthReporter(db, config, sender.notify)
             async with FeedPoller(db, POLLING, on_feed_health=reporter) as poller:
                 await poller.poll_once(T0)
                 await poller.poll_once(T0 + DAY + 60)  # failing for a day: reported
-            assert await reporter.send_waiting()
+            assert await reporter.queue_waiting() == 1
+            await sender.drain()  # the one sender sends it
     await db.close()
     [report] = api.texts_to(ADMIN)  # Telegram (the fake) refuses past 4,096 units
     plain = parse_telegram_html(report)

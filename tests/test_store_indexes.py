@@ -136,8 +136,8 @@ async def exercise_the_store(db: Database) -> None:
     waiting = await digests.waiting_matches(db, 2, T0 + 3600)
     await digests.write_notice(db, "digest", 2, "p1", ["<b>digest</b>"], T0 + 3600,
                                [item.item_id for item in waiting])
-    for notice in await digests.due_notices(db, T0 + 3601):
-        await digests.mark_part_sent(db, notice.id, 1, True, T0 + 3602)
+    for item in await outbox.claim_due(db, T0 + 3601, 10):  # the digest's parts are outbox rows
+        await outbox.mark_sent(db, item.id, 900 + item.id, T0 + 3602)
     cache = TranslationCache(db, "libre")
     await cache.store("fr", "en", {"Ukraine 1": "Ukraine 1 (en)"}, T0)
     await cache.get("fr", "en", "Ukraine 1")

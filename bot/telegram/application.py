@@ -157,6 +157,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat \
             else None
         log.warning("reply to chat %s dropped: %s", chat, context.error)
+        if isinstance(update, Update) and update.callback_query:
+            await _answer_failed_button(update, context)  # else its spinner never stops
         return
     log.error("handling %s failed", update, exc_info=context.error)
     if isinstance(update, Update) and update.callback_query:
