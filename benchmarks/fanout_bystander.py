@@ -153,7 +153,7 @@ async def run(folder: Path, port: int, backlog: int, others: int, flood: int) ->
     with FeedServer() as feeds:
         url = feeds.add("/flood.xml", big_feed(3))
         polling = PollingConfig(interval=1.0, timeout=30.0, max_bytes=50_000_000,
-                                allow_private_addresses=True, max_new_entries=500)
+                                allow_private_addresses=True)
         await sync_config_feeds(db, [FeedConfig(url=url, language="en", name="Flood")])
         limiter = BudgetRateLimiter()  # one Telegram budget, as in `coverage-bot run`
         config = Config(bot=BotConfig(token=TOKEN, api_base_url=base, admins=(ADMIN,)))
@@ -171,6 +171,7 @@ async def run(folder: Path, port: int, backlog: int, others: int, flood: int) ->
                 tasks = [asyncio.create_task(deliverer.run(stop)),
                          asyncio.create_task(stage.run(stop)),
                          asyncio.create_task(poller.run(stop)),
+                         asyncio.create_task(stage.run(stop)),
                          asyncio.create_task(bystanders(port, typing_done, typed))]
                 started = time.time()
                 while feeds.hits("/flood.xml") < 1:  # the baseline poll
@@ -229,7 +230,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", type=int, default=50_000)
     parser.add_argument("--others", type=int, default=1_500)
-    parser.add_argument("--flood", type=int, default=20_000)
+    parser.add_argument("--flood", type=int, default=0,
+                        help="items a feed floods the chat's topic with (no per-feed cap yet)")
     args = parser.parse_args()
     proc, port = start_fake()
     try:
