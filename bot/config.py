@@ -60,6 +60,9 @@ class PollingConfig:
     concurrency: int = 16
     allow_private_addresses: bool = False
     max_retry_after: float = 6 * 3600.0  # longest wait a feed's Retry-After may impose
+    # New entries one poll of one feed may bring to matching; the rest are recorded as
+    # seen and the admins are told (a feed that suddenly lists 100,000 items).
+    max_new_entries: int = 500
     # Each feed's interval follows how often it publishes. True unless the file says
     # otherwise (parse_config); a PollingConfig built in code asks for it.
     adaptive: bool = False
@@ -305,6 +308,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         concurrency=p.positive_int("concurrency", PollingConfig.concurrency),
         allow_private_addresses=p.get("allow_private_addresses", bool, False),
         max_retry_after=p.duration("max_retry_after", PollingConfig.max_retry_after),
+        max_new_entries=p.positive_int("max_new_entries", PollingConfig.max_new_entries),
     )
     if polling.concurrency > MAX_CONCURRENCY:
         problems.append(f"polling.concurrency: at most {MAX_CONCURRENCY}, got "

@@ -100,6 +100,8 @@ class FeedUpdate:
     seen: tuple[str, ...] = ()  # keys stored before and still listed: kept alive
     state: FeedState | None = None  # None: the feed's poll state is left as it is
     hub: WebSubHub | None = None  # the WebSub hub the document or its headers advertise
+    capped: int = 0  # new entries this poll brought past polling.max_new_entries (0: none)
+    tell: tuple[int, ...] = ()  # admins to tell, once a day, when the poll was capped
 
 
 @dataclass(frozen=True)

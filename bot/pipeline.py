@@ -64,5 +64,5 @@ async def build_pipeline(db: Database, config: Config, translator: Translator, s
                                      queued=deliverer.notify)
     poller = FeedPoller(db, config.polling, config.storage, pending=pending,
                         on_feed_health=on_feed_health, health=config.health,
-                        websub=bool(config.websub.public_url))
+                        websub=bool(config.websub.public_url), admins=config.bot.admins)
     return Pipeline(poller, matching, deliverer)

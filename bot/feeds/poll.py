@@ -114,7 +114,7 @@ class FeedPoller:
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time,
                  guard: AddressGuard | None = None,
-                 websub: bool = False) -> None:
+                 websub: bool = False, admins: tuple[int, ...] = ()) -> None:
         """`pending` is set whenever a poll stored entries that wait for matching (the
         match stage's wake-up; the entries themselves are in the store). `guard`
         decides which addresses the poller's own client may reach (a given `client`
@@ -122,6 +122,7 @@ class FeedPoller:
         self.db = db
         self.polling = polling
         self.websub = websub  # note hubs feeds advertise; pushed feeds are polled as a backstop
+        self.admins = tuple(admins)  # told when a poll brings over polling.max_new_entries
         low, high = polling.bounds
         self.policy = PollingPolicy(default=polling.interval, minimum=low, maximum=high,
                                     adaptive=polling.adaptive)
@@ -190,7 +191,7 @@ class FeedPoller:
                     update, parsed = await refresh_feed(
                         self.db, self.client, self.pool, due, self.polling, now,
                         interval=interval, retention=self.storage.retention, rng=self.rng,
-                        parse=self.parse, websub=self.websub)
+                        parse=self.parse, websub=self.websub, admins=self.admins)
             await apply_feed_update(self.db, update)
         except FeedError as exc:
             return await self._failed(due, now, interval, str(exc),

@@ -35,8 +35,8 @@ Parse = Callable[..., list[Entry]]  # parse_entries' signature; run in a worker 
 async def refresh_feed(db: Database, client: httpx.AsyncClient, pool: ParsePool,
                        due: DueFeed, polling: PollingConfig, now: float, *,
                        interval: float, retention: float, rng: random.Random,
-                       parse: Parse = parse_entries,
-                       websub: bool = False) -> tuple[FeedUpdate, int | None]:
+                       parse: Parse = parse_entries, websub: bool = False,
+                       admins: tuple[int, ...] = ()) -> tuple[FeedUpdate, int | None]:
     """(the update, entries in the document or None for a 304) for one poll; FeedError
     if the feed failed.
 
@@ -70,8 +70,9 @@ async def refresh_feed(db: Database, client: httpx.AsyncClient, pool: ParsePool,
             hub = WebSubHub(found.hub, found.topic, secrets.token_hex(20),
                             secrets.token_urlsafe(18))
     update = plan_update(feed, entries, known, now, baseline=not due.baseline_done,
-                         retention=retention, seen_as=seen_as, state=state)
-    return replace(update, hub=hub), len(entries)
+                         retention=retention, seen_as=seen_as, state=state,
+                         max_new=polling.max_new_entries)
+    return replace(update, hub=hub, tell=admins if update.capped else ()), len(entries)
 
 
 async def remember_entries(db: Database, feed: Feed, entries: Iterable[Entry], now: float,

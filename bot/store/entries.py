@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from bot.model import Entry, Feed, FeedUpdate, SearchableEntry, StoredEntry, StoredText
 from bot.store.db import Database
 from bot.store.feeds import count_entries_seen, write_success
+from bot.store.outbox_texts import queue_text
 from bot.store.websub import note_hub
 
 _CHUNK = 500  # keeps `IN (...)` well under SQLite's variable limit
@@ -60,9 +61,22 @@ async def apply_feed_update(db: Database, update: FeedUpdate) -> None:
             await count_entries_seen(conn, feed_id, max(cursor.rowcount, 0), now)
         if update.state is not None:
             await write_success(conn, feed_id, update.state)
+        if update.capped:
+            await _tell_capped(conn, update, now)
         if update.hub is not None:
             hub = update.hub
             await note_hub(conn, feed_id, hub.hub, hub.topic, hub.secret, hub.token, now)
+
+
+async def _tell_capped(conn, update: FeedUpdate, now: float) -> None:
+    """The admins hear of a capped feed in the poll's own transaction, once a day."""
+    feed, day = update.feed, int(now // 86400)
+    for admin in update.tell:
+        await queue_text(conn, "notice", admin, f"feed-capped:{feed.id}:{day}", now,
+                         notice={"key": "delivery.feed_capped",
+                                 "values": {"feed": feed.name or feed.url, "url": feed.url,
+                                            "count": update.capped,
+                                            "kept": len(update.pending)}})
 
 
 async def stored_entries(db: Database, feed_id: int, keys: Sequence[str]) -> list[StoredEntry]:
