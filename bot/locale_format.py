@@ -90,8 +90,19 @@ def format_duration(seconds: float, language: str) -> str:
     return _unit(round(seconds), "duration-second", language)
 
 
+# Russian puts a span of time in the accusative ("за 1 минуту", "уже 1 неделю",
+# "раз в 21 секунду"): only feminine nouns after a number ending in 1 differ from
+# what Babel writes (the nominative). Every template using a duration is written so.
+_RU_ACCUSATIVE = {"минута": "минуту", "секунда": "секунду", "неделя": "неделю"}
+
+
 def _unit(amount: float, unit: str, language: str) -> str:
-    return format_unit(amount, unit, length="long", locale=_locale(language))
+    text = format_unit(amount, unit, length="long", locale=_locale(language))
+    if language == "ru":
+        number, _, noun = text.rpartition(" ")
+        if noun in _RU_ACCUSATIVE:
+            text = f"{number} {_RU_ACCUSATIVE[noun]}"
+    return text
 
 
 def format_elapsed(seconds: float, language: str) -> str:

@@ -54,4 +54,4 @@ async def test_feeds_shows_each_feeds_current_poll_interval(tmp_path):
         assert "poll interval: 2 minutes" in wire_block
         assert "poll interval" not in new_block  # never polled yet
         await bot.ask("/language ru", chat_id=ADMIN)
-        assert "интервал опроса: 2 минуты" in await bot.ask("/feeds", chat_id=ADMIN)
+        assert "опрашивается раз в 2 минуты" in await bot.ask("/feeds", chat_id=ADMIN)
