@@ -46,7 +46,7 @@ TARGET_WARM = 0.10
 TARGET_RSS_MB = 250
 # A worker's VmHWM outlives its peak, so a worker only has to be caught once alive;
 # sampling more often costs the cycle CPU (psutil walks /proc each time).
-SAMPLE_EVERY_S = 0.1
+SAMPLE_EVERY_S = 0.02  # short peaks of a worker parsing a large feed last ~100 ms and more
 LANGUAGE = {"fr": "fr", "en": "en", "ru": "ru", "other": "en"}
 
 
@@ -141,8 +141,9 @@ def child_pids() -> set[int]:
     return pids
 
 
-def workers_hwm_mb(server_pid: int, seen: set[int]) -> float:
-    """The sum of the live parse workers' peaks (VmHWM) in MB; adds their pids to `seen`."""
+def workers_mb(server_pid: int, seen: set[int], field: str = "VmHWM:") -> float:
+    """The sum of the live parse workers' peaks (VmHWM) or current sizes (VmRSS) in MB;
+    adds their pids to `seen`."""
     total = 0.0
     for pid in child_pids():
         if pid == server_pid:
@@ -153,9 +154,16 @@ def workers_hwm_mb(server_pid: int, seen: set[int]) -> float:
         except OSError:
             continue
         for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 total += int(line.split()[1]) / 1024
     return total
+
+
+def own_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 class PeakRSS:
@@ -173,15 +181,18 @@ class PeakRSS:
         self.server_pid = server_pid
         self.own = 0.0
         self.workers = 0.0
+        self.together = 0.0  # the largest sum of sizes at one instant (sampled)
         self.worker_pids: set[int] = set()
         self._stop = threading.Event()
         self._thread = self.Sampler(target=self._run, daemon=True)
 
     def _sample(self) -> None:
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        workers = workers_hwm_mb(self.server_pid, self.worker_pids)
+        workers = workers_mb(self.server_pid, self.worker_pids)
         if own + workers > self.own + self.workers:
             self.own, self.workers = own, workers
+        now = own_rss_mb() + workers_mb(self.server_pid, self.worker_pids, "VmRSS:")
+        self.together = max(self.together, now)
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY_S):
@@ -356,6 +367,7 @@ def main() -> int:
             cold_s, warm_s, cold, warm, cold_cpu = asyncio.run(
                 cycles(base_url, feeds, pool, args.concurrency, CpuUse(server.pid)))
         own, workers, started = peak.own, peak.workers, pool.processes_started
+        together = peak.together
     finally:
         pool.close()
         server.terminate()
@@ -382,8 +394,11 @@ def main() -> int:
           f"{cold_s / one:.2f})")
     print(f"(c)/(b)  = {warm_ratio:.3f}  target <= {TARGET_WARM}   "
           f"{verdict[warm_ratio <= TARGET_WARM]}")
-    print(f"peak RSS = {rss:.0f} MB (this process {own:.0f} MB + parse workers {workers:.0f} MB)"
-          f"   target <= {TARGET_RSS_MB} MB   {verdict[rss <= TARGET_RSS_MB]}")
+    print(f"peak RSS = {together:.0f} MB (the largest sum of the bot's processes' sizes at one "
+          f"sample, every {SAMPLE_EVERY_S * 1000:.0f} ms)   target <= {TARGET_RSS_MB} MB   "
+          f"{verdict[together <= TARGET_RSS_MB]}")
+    print(f"           bound: {rss:.0f} MB (this process's peak {own:.0f} MB + each parse "
+          f"worker's own peak {workers:.0f} MB, peaks that need not coincide)")
     total = sum(cold_cpu.values())
     print(f"\nCPU seconds spent during the cold cycle ({cold_s:.2f} s wall, "
           f"{os.cpu_count()} cores):")

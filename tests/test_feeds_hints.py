@@ -34,3 +34,11 @@ def test_broken_or_huge_documents_give_what_their_head_said():
     assert document_hints(cut).ttl_minutes == "15"
     padded = RSS.replace(b"<title>Wire</title>", b"<title>" + b"w" * HEAD_BYTES + b"</title>")
     assert document_hints(padded).ttl_minutes is None  # past the head: not read
+
+
+def test_a_multibyte_or_unknown_declared_encoding_still_gives_its_hints():
+    for encoding in ("Shift_JIS", "GB2312", "x-unknown"):
+        body = RSS.replace(b'<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>'.encode())
+        hints = document_hints(body)
+        assert hints.ttl_minutes == "15", encoding
+        assert {"rel": "hub", "href": "https://pubsubhubbub.appspot.com/"} in hints.links

@@ -8,10 +8,12 @@ whatever the feed's size.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 HEAD_BYTES = 32_768
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ITEMS = {"item", "entry"}
 
 
@@ -23,12 +25,26 @@ class DocumentHints:
 
 def document_hints(body: bytes) -> DocumentHints:
     """The `<ttl>` and `<link rel=… href=…>` / `<atom:link …>` elements of the feed itself."""
+    head = body[:HEAD_BYTES]
+    try:
+        return _hints(head)
+    except (ValueError, LookupError):
+        # expat reads no multi-byte declared encoding (Shift_JIS, GB2312) nor unknown
+        # ones; what is wanted here is ASCII markup, which a byte-for-byte reading keeps.
+        text = _DECLARATION.sub("", head.decode("latin-1"), count=1)
+        try:
+            return _hints(text)
+        except (ValueError, LookupError):
+            return DocumentHints()
+
+
+def _hints(head: bytes | str) -> DocumentHints:
     parser = ET.XMLPullParser(events=("start", "end"))
     ttl: str | None = None
     links: list[dict[str, str]] = []
     depth = 0
     try:
-        parser.feed(body[:HEAD_BYTES])
+        parser.feed(head)
         for event, element in parser.read_events():
             name = element.tag.rsplit("}", 1)[-1].lower()
             if event == "start":
