@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from bot.feeds.fetch import retry_after_seconds
+
 RECENT_ENTRIES = 20
 
 
@@ -75,14 +77,9 @@ def requested_delay(headers: Mapping[str, str], ttl_minutes: str | int | None,
         expires = _http_date(headers["expires"])
         if expires is not None:
             asked.append(expires - _http_date_or(headers.get("date"), now))
-    if "retry-after" in headers:
-        value = headers["retry-after"].strip()
-        seconds = _number(value)
-        if seconds is None:
-            when = _http_date(value)
-            seconds = None if when is None else when - now
-        if seconds is not None:
-            asked.append(seconds)
+    retry_after = retry_after_seconds(headers.get("retry-after"), now)
+    if retry_after is not None:
+        asked.append(retry_after)
     return max(asked)
 
 
